@@ -1,0 +1,59 @@
+"""Run-time configuration: environment variables with documented defaults.
+
+Everything here is cheap to import (no pandas/pyarrow), so DAG files may use it at parse time.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The in-repo sample of the production buckets (each top folder is one S3 bucket).
+SAMPLE_RAW_ROOT = PROJECT_ROOT / "data" / "sample" / "raw"
+#: Where the local backend keeps its lake unless told otherwise (git-ignored).
+DEFAULT_LAKE_ROOT = PROJECT_ROOT / "var" / "lake"
+
+
+def lake_root(value: str | None = None) -> str:
+    """The lake root: a local folder or ``s3://bucket/prefix``."""
+    return str(value or os.getenv("AQICAST_LAKE") or DEFAULT_LAKE_ROOT)
+
+
+def raw_root(value: str | None = None) -> str:
+    """The raw root: holds the source buckets as folders (``noaa-gsod-pds/``, ...), or ``s3://``."""
+    return str(value or os.getenv("AQICAST_RAW_ROOT") or SAMPLE_RAW_ROOT)
+
+
+def backend(value: str | None = None) -> str:
+    name = (value or os.getenv("AQICAST_BACKEND") or "local").lower()
+    if name not in ("local", "aws"):
+        raise ValueError(f"AQICAST_BACKEND must be 'local' or 'aws', not {name!r}")
+    return name
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.getenv(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.getenv(name, default))
+
+
+#: Hours a daily statistic needs (EPA: 75 % of 24).
+MIN_HOURS = _int("AQICAST_MIN_HOURS", 18)
+#: 8-hour windows a daily max-8h needs out of the 17 that fit in the local day (75 %).
+MIN_8H_WINDOWS = _int("AQICAST_MIN_8H_WINDOWS", 13)
+#: Hours an 8-hour window needs (EPA: 6 of 8).
+MIN_HOURS_PER_8H = _int("AQICAST_MIN_HOURS_PER_8H", 6)
+#: PM2.5 breakpoint table: "2024" (current) or "2012" (pre-May-2024).
+PM25_TABLE = os.getenv("AQICAST_PM25_TABLE", "2024")
+#: Negative concentrations down to this (in AQI units, e.g. -15 ug/m3) are instrument noise: kept
+#: and counted as 0 by the AQI (EPA practice). Lower values are quarantined.
+NEGATIVE_NOISE_FLOOR = _float("AQICAST_NEGATIVE_NOISE_FLOOR", -20.0)
+#: City rule: a city's catchment radius, by population (see README "Cities").
+METRO_POPULATION = _int("AQICAST_METRO_POPULATION", 1_000_000)
+METRO_RADIUS_KM = _float("AQICAST_METRO_RADIUS_KM", 40.0)
+CITY_RADIUS_KM = _float("AQICAST_CITY_RADIUS_KM", 15.0)
+#: Concurrent reads of raw objects (S3 GETs or local files).
+READ_CONCURRENCY = _int("AQICAST_READ_CONCURRENCY", 32)

@@ -1,0 +1,155 @@
+"""Daily statistics per location and local day, EPA sub-indices, overall AQI.
+
+From the hourly series of day D (a location's values in AQI units, by the local hour its period
+starts in; sub-hourly values are first averaged within their hour):
+
+=========  =======================  ==========================================================
+pollutant  statistic (AQI input)    rule
+=========  =======================  ==========================================================
+pm25/pm10  ``<p>_mean`` 24-h mean   >= ``MIN_HOURS`` (18 of 24, EPA's 75 %) valid hours
+o3         ``o3_max8h`` + ``o3_max1h``  max of the 8-h running means; each 8-h window needs 6 of
+                                    8 hours and the day 13 of its 17 windows (see below); the
+                                    1-h max needs 18 hours; sub-index = the larger of the two
+co         ``co_max8h``             as o3 8-h
+so2/no2    ``<p>_max1h``            max hourly value, >= 18 hours
+=========  =======================  ==========================================================
+
+Approximation: EPA's daily max 8-h uses the 17 windows starting 07:00..23:00, which reach into
+the next day. A partition of day D only sees D, so it uses the 17 windows starting 00:00..16:00
+(all inside D). This keeps a day's partition independent of D+1 (no late rewrites); on the
+Beijing sample the daily max moves by less than the EPA truncation step on most days.
+
+Values reported as 24-hour means (e.g. CPCB city means in the realtime fetches) fill
+``<p>_mean`` with 24 hours; they give a PM sub-index but no gas sub-index (EPA's gas statistics
+are 1-h/8-h maxima, which a 24-h mean cannot stand in for).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from include import config
+from include.etl import aqi as epa
+from include.etl.cities import CITY_COLUMNS, assign_cities
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+POLLUTANTS = ("pm25", "pm10", "o3", "co", "so2", "no2")
+STAT_COLUMNS = ["pm25_mean", "pm10_mean", "o3_mean", "co_mean", "so2_mean", "no2_mean",
+                "o3_max8h", "o3_max1h", "co_max8h", "so2_max1h", "no2_max1h"]
+HOUR_COLUMNS = [f"{p}_hours" for p in POLLUTANTS]
+AQI_COLUMNS = [f"aqi_{p}" for p in POLLUTANTS]
+LOCATION_COLUMNS = ["location_id", "location", "source", "lat", "lon", "country"]
+
+
+def hourly_matrix(m: "pd.DataFrame"):
+    """Pivot hourly-or-finer measurements to a (series, 24) array of hourly means.
+
+    Returns ``keys`` (a frame of location_id, parameter per series) and the float array.
+    """
+    import numpy as np
+    import pandas as pd
+
+    hour = m["start_local"].dt.hour.to_numpy()
+    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([m["location_id"], m["parameter"]]))
+    n = len(uniques)
+    total = np.zeros((n, 24))
+    count = np.zeros((n, 24))
+    np.add.at(total, (codes, hour), m["value"].to_numpy(dtype=float))
+    np.add.at(count, (codes, hour), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(count > 0, total / count, np.nan)
+    keys = pd.DataFrame(list(uniques), columns=["location_id", "parameter"])
+    return keys, values
+
+
+def daily_stats(values):
+    """Per series: hours, 24-h mean, max 1-h, max 8-h (NaN where incomplete)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    hours = (~np.isnan(values)).sum(axis=1)
+    complete = hours >= config.MIN_HOURS
+    with np.errstate(invalid="ignore"), _quiet():
+        mean = np.where(complete, np.nanmean(values, axis=1), np.nan)
+        max1h = np.where(complete, np.nanmax(values, axis=1), np.nan)
+        windows = sliding_window_view(values, 8, axis=1)[:, :17, :]  # starts 00:00..16:00
+        w_valid = (~np.isnan(windows)).sum(axis=2) >= config.MIN_HOURS_PER_8H
+        w_mean = np.where(w_valid, np.nanmean(windows, axis=2), np.nan)
+        ok = w_valid.sum(axis=1) >= config.MIN_8H_WINDOWS
+        max8h = np.where(ok, np.nanmax(w_mean, axis=1), np.nan)
+    return hours, mean, max1h, max8h
+
+
+class _quiet:
+    """Silence numpy's all-NaN-slice warnings (expected: incomplete series become NaN)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._w.__exit__(*exc)
+
+
+def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None = None) -> "pd.DataFrame":
+    """One row per location for ``day``: statistics, hour counts, sub-indices, AQI, city."""
+    import numpy as np
+    import pandas as pd
+
+    pm25_table = pm25_table or config.PM25_TABLE
+    m = m.assign(value=m["value"].clip(lower=0.0))  # noise negatives count as 0 (EPA practice)
+    hourly = m[m["period_hours"] <= 1.0]
+    daily = m[m["period_hours"] == 24.0]
+
+    stats = []
+    if len(hourly):
+        keys, values = hourly_matrix(hourly)
+        hours, mean, max1h, max8h = daily_stats(values)
+        stats.append(keys.assign(hours=hours, mean=mean, max1h=max1h, max8h=max8h))
+    if len(daily):
+        d = daily.groupby(["location_id", "parameter"], as_index=False)["value"].mean()
+        stats.append(d.rename(columns={"value": "mean"}).assign(hours=24, max1h=np.nan, max8h=np.nan))
+    if not stats:
+        return empty_frame()
+    s = pd.concat(stats, ignore_index=True).drop_duplicates(["location_id", "parameter"], keep="first")
+    wide = s.pivot(index="location_id", columns="parameter", values=["mean", "max1h", "max8h", "hours"])
+    wide.columns = [f"{p}_{stat}" for stat, p in wide.columns]
+    wide = wide.reindex(columns=[f"{p}_{s_}" for p in POLLUTANTS for s_ in ("mean", "max1h", "max8h", "hours")])
+
+    out = pd.DataFrame(index=wide.index)
+    for col in STAT_COLUMNS:
+        out[col] = wide[col].astype("float64")
+    for p in POLLUTANTS:
+        out[f"{p}_hours"] = wide[f"{p}_hours"].fillna(0).astype("int16")
+
+    out["aqi_pm25"], c1 = epa.sub_index("pm25", out["pm25_mean"].to_numpy(), pm25_table=pm25_table)
+    out["aqi_pm10"], c2 = epa.sub_index("pm10", out["pm10_mean"].to_numpy())
+    out["aqi_o3"], c3 = epa.ozone_sub_index(out["o3_max8h"].to_numpy(), out["o3_max1h"].to_numpy())
+    out["aqi_co"], c4 = epa.sub_index("co", out["co_max8h"].to_numpy())
+    out["aqi_so2"], c5 = epa.sub_index("so2", out["so2_max1h"].to_numpy())
+    out["aqi_no2"], c6 = epa.sub_index("no2", out["no2_max1h"].to_numpy())
+    out["aqi"], out["dominant_pollutant"] = epa.overall_aqi(out)
+    out["aqi_capped"] = c1 | c2 | c3 | c4 | c5 | c6
+    out["aqi_category"] = epa.category(out["aqi"].to_numpy())
+    out["pm25_table"] = pm25_table
+
+    meta = m.drop_duplicates("location_id").set_index("location_id")[LOCATION_COLUMNS[1:] + ["city_hint"]]
+    out = meta.join(out, how="inner").reset_index()
+    out = pd.concat([out, assign_cities(out)], axis=1).drop(columns=["city_hint"])
+    out.insert(0, "date", day.isoformat())
+    return out.sort_values("location_id", ignore_index=True)[COLUMNS]
+
+
+COLUMNS = (["date"] + LOCATION_COLUMNS + CITY_COLUMNS + STAT_COLUMNS + HOUR_COLUMNS + AQI_COLUMNS
+           + ["aqi", "dominant_pollutant", "aqi_category", "aqi_capped", "pm25_table"])
+
+
+def empty_frame() -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})

@@ -1,0 +1,188 @@
+"""NOAA GSOD reader: ``noaa-gsod-pds/<YYYY>/<STATION>.csv`` — one CSV per station and year.
+
+The production layout (quoted fields, leading blanks, a missing code per field, STP's thousands
+digit cut off, attribute counts, FRSHTT) is described in the README. On day D a station's
+current-year file holds Jan 1 .. D, so a day's read touches ~12,000 files but needs one line of
+each: the reader finds D's line by a byte search (``","<D>",``) and parses only those lines, all
+stations at once, with pyarrow. Curated output is in SI units.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import posixpath
+import re
+from typing import TYPE_CHECKING
+
+from include.etl import quarantine
+from include.etl.rawio import FileFailure, RawRoot, ReadResult, split_fetched
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+SOURCE = "noaa-gsod"
+BUCKET = "noaa-gsod-pds"
+COLUMNS = [
+    "STATION", "DATE", "LATITUDE", "LONGITUDE", "ELEVATION", "NAME", "TEMP", "TEMP_ATTRIBUTES", "DEWP",
+    "DEWP_ATTRIBUTES", "SLP", "SLP_ATTRIBUTES", "STP", "STP_ATTRIBUTES", "VISIB", "VISIB_ATTRIBUTES", "WDSP",
+    "WDSP_ATTRIBUTES", "MXSPD", "GUST", "MAX", "MAX_ATTRIBUTES", "MIN", "MIN_ATTRIBUTES", "PRCP",
+    "PRCP_ATTRIBUTES", "SNDP", "FRSHTT",
+]
+HEADER = ",".join(f'"{c}"' for c in COLUMNS)
+
+# field: (missing code, factor, offset) to SI: value_si = (value + offset) * factor
+_F_TO_C = (9999.9, 5 / 9, -32.0)
+MEASURES = {
+    "TEMP": ("temp_c", _F_TO_C),
+    "DEWP": ("dewp_c", _F_TO_C),
+    "MAX": ("max_temp_c", _F_TO_C),
+    "MIN": ("min_temp_c", _F_TO_C),
+    "SLP": ("slp_hpa", (9999.9, 1.0, 0.0)),
+    "STP": ("stp_hpa", (999.9, 1.0, 0.0)),
+    "VISIB": ("visib_km", (999.9, 1.609344, 0.0)),
+    "WDSP": ("wdsp_ms", (999.9, 0.514444, 0.0)),
+    "MXSPD": ("mxspd_ms", (999.9, 0.514444, 0.0)),
+    "GUST": ("gust_ms", (999.9, 0.514444, 0.0)),
+    "PRCP": ("prcp_mm", (99.99, 25.4, 0.0)),
+    "SNDP": ("sndp_mm", (999.9, 25.4, 0.0)),
+}
+COUNTS = {"TEMP_ATTRIBUTES": "temp_count", "DEWP_ATTRIBUTES": "dewp_count", "SLP_ATTRIBUTES": "slp_count",
+          "STP_ATTRIBUTES": "stp_count", "VISIB_ATTRIBUTES": "visib_count", "WDSP_ATTRIBUTES": "wdsp_count"}
+FRSHTT = ("fog", "rain", "snow", "hail", "thunder", "tornado")
+#: Plausible ranges in the file's units; a row outside is quarantined (a corrupt line, not weather).
+RANGES = {"TEMP": (-130, 140), "DEWP": (-130, 120), "MAX": (-130, 140), "MIN": (-130, 140),
+          "SLP": (850, 1090), "STP": (400, 1090), "VISIB": (0, 100), "WDSP": (0, 200), "MXSPD": (0, 200),
+          "GUST": (0, 250), "PRCP": (0, 40), "SNDP": (0, 500), "LATITUDE": (-90, 90), "LONGITUDE": (-180, 180)}
+_STATION_RE = r"^[0-9A-Z]{11}$"
+
+
+def discover(raw: RawRoot, day: dt.date) -> list[str]:
+    """Station files of ``day``'s year (each holds Jan 1 .. the latest day)."""
+    return [p for p in raw.ls(BUCKET, f"{day:%Y}") if p.endswith(".csv")]
+
+
+def day_lines(data: bytes, day: dt.date) -> list[bytes]:
+    """The lines of ``data`` whose DATE field is ``day`` (normally one)."""
+    needle = f'","{day.isoformat()}",'.encode()
+    out = []
+    pos = data.find(needle)
+    while pos != -1:
+        start = data.rfind(b"\n", 0, pos) + 1
+        end = data.find(b"\n", pos)
+        end = len(data) if end == -1 else end
+        out.append(data[start:end].rstrip(b"\r"))
+        pos = data.find(needle, end)
+    return out
+
+
+def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    paths = discover(raw, day) if paths is None else paths
+    files, failures = split_fetched(raw.cat(paths))
+    header = HEADER.encode()
+    lines, line_file = [], []
+    for path, data in files.items():
+        first = data[: data.find(b"\n")].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
+        if first != header:
+            failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected the GSOD CSV header"))
+            continue
+        found = day_lines(data, day)
+        lines += found
+        line_file += [path] * len(found)
+
+    bad: list[tuple[str, str, str]] = []
+    station_file = {posixpath.basename(p)[:-4]: p for p in line_file}
+
+    def on_invalid(row) -> str:
+        station = row.text.split(",", 1)[0].strip('"')
+        bad.append((station_file.get(station, ""), row.text,
+                    f"malformed line: {row.actual_columns} fields, expected {row.expected_columns}"))
+        return "skip"
+
+    table = pacsv.read_csv(
+        io.BytesIO(header + b"\n" + b"\n".join(lines) + b"\n"),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}, strings_can_be_null=False),
+    )
+    df = table.to_pandas()
+    df["file"] = df["STATION"].map(station_file).fillna("")
+    weather, q = to_curated(df, day)
+    return ReadResult(
+        data=weather,
+        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad), q]),
+        failures=failures,
+        files=len(files),
+    )
+
+
+def to_curated(df: "pd.DataFrame", day: dt.date) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """GSOD fields (strings) to SI columns; rows breaking a rule go to quarantine."""
+    import numpy as np
+    import pandas as pd
+
+    reason = pd.Series(pd.NA, index=df.index, dtype="object")
+
+    def reject(mask, why: str) -> None:
+        mask = mask & reason.isna()
+        reason[mask] = why
+
+    num = {}
+    for col in list(MEASURES) + list(COUNTS) + ["LATITUDE", "LONGITUDE", "ELEVATION"]:
+        text = df[col].str.strip()
+        num[col] = pd.to_numeric(text, errors="coerce")
+        reject(num[col].isna() & (text != ""), f"non-numeric {col}")
+    station = df["STATION"].str.strip()
+    reject(~station.str.match(_STATION_RE), "invalid station id")
+    reject(df["DATE"] != day.isoformat(), "DATE is not the partition's day")
+    frshtt = df["FRSHTT"].str.strip()
+    reject(~frshtt.str.match(r"^[01]{6}$"), "invalid FRSHTT")
+
+    si = {}
+    for col, (name, (missing, factor, offset)) in MEASURES.items():
+        v = num[col].mask(num[col] == missing)
+        if col == "STP":
+            v = v.mask(v < 200, v + 1000.0)  # "011.4" is 1011.4 mb: the thousands digit is cut off
+        lo, hi = RANGES[col]
+        reject(((v < lo) | (v > hi)).fillna(False), f"{col} out of range")
+        si[name] = (v + offset) * factor
+    for col in ("LATITUDE", "LONGITUDE"):
+        lo, hi = RANGES[col]
+        reject(((num[col] < lo) | (num[col] > hi)).fillna(False), f"{col} out of range")
+
+    # PRCP flag I: nothing was reported, so 0.00 means "unknown", not "dry".
+    si["prcp_mm"] = si["prcp_mm"].mask(df["PRCP_ATTRIBUTES"].str.strip() == "I")
+    reject(station.duplicated(keep="first"), "duplicate station-day")
+
+    out = pd.DataFrame(
+        {
+            "date": day.isoformat(),
+            "station": station,
+            "name": df["NAME"].str.strip(),
+            "lat": num["LATITUDE"],
+            "lon": num["LONGITUDE"],
+            "elevation_m": num["ELEVATION"],
+            **si,
+            **{name: num[col].astype("Int16") for col, name in COUNTS.items()},
+            "max_temp_derived": df["MAX_ATTRIBUTES"].str.strip() == "*",
+            "min_temp_derived": df["MIN_ATTRIBUTES"].str.strip() == "*",
+            "prcp_flag": df["PRCP_ATTRIBUTES"].str.strip(),
+        }
+    )
+    digits = frshtt.where(frshtt.str.match(r"^[01]{6}$"), "000000")
+    for i, name in enumerate(FRSHTT):
+        out[name] = digits.str[i] == "1"
+    out["rh_pct"] = relative_humidity(out["temp_c"], out["dewp_c"])
+    bad = reason.notna()
+    q = quarantine.from_frame(SOURCE, df[bad], reason[bad], COLUMNS)
+    return out[~bad].reset_index(drop=True), q
+
+
+def relative_humidity(temp_c, dewp_c):
+    """Relative humidity (%) from temperature and dew point (Magnus formula, Alduchov-Eskridge)."""
+    import numpy as np
+
+    a, b = 17.625, 243.04
+    return 100.0 * np.exp(a * dewp_c / (b + dewp_c) - a * temp_c / (b + temp_c))

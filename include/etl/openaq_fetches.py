@@ -1,0 +1,203 @@
+"""openaq-fetches reader: ``openaq-fetches/realtime/<date>/*.ndjson`` and
+``realtime-gzipped/<date>/*.ndjson.gz`` — newline-delimited JSON, one measurement per record.
+
+Records carry ``date.local`` (END of the averaging period, with offset), ``averagingPeriod``
+(15 min, 1 h or 24 h; sometimes absent: then 1 h, OpenAQ's realtime default), ``coordinates``
+(sometimes absent: the city is then found by name), mixed units and non-ASCII names.
+
+Folders are named by fetch date, so a local day's values can sit in the folder of the day before
+or after. Partition D reads folders D-1, D and D+1 and keeps what belongs to D; a record more than
+a day away from its folder is quarantined by its folder's partition (see ``measurements.clean``).
+
+Fast path: pyarrow's multithreaded JSON reader with an explicit schema. A file it cannot parse
+(a broken line, a value of the wrong type) is re-read line by line so only the bad records are
+quarantined and the rest still load.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import posixpath
+from typing import TYPE_CHECKING
+
+from include.etl import measurements, quarantine
+from include.etl.rawio import FileFailure, RawRoot, ReadResult, gunzip
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+SOURCE = "openaq-fetches"
+BUCKET = "openaq-fetches"
+FOLDERS = ("realtime", "realtime-gzipped")
+FLAT = ["date_local", "date_utc", "parameter", "location", "value", "unit", "city", "country",
+        "source_name", "period_value", "period_unit", "latitude", "longitude"]
+_UNIT_HOURS = {"hours": 1.0, "hour": 1.0, "minutes": 1 / 60, "minute": 1 / 60, "days": 24.0, "day": 24.0}
+
+
+def _schema():
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("date", pa.struct([("utc", pa.string()), ("local", pa.string())])),
+            ("parameter", pa.string()),
+            ("location", pa.string()),
+            ("value", pa.float64()),
+            ("unit", pa.string()),
+            ("city", pa.string()),
+            ("country", pa.string()),
+            ("sourceName", pa.string()),
+            ("averagingPeriod", pa.struct([("value", pa.float64()), ("unit", pa.string())])),
+            ("coordinates", pa.struct([("latitude", pa.float64()), ("longitude", pa.float64())])),
+        ]
+    )
+
+
+def discover(raw: RawRoot, day: dt.date) -> list[str]:
+    """Fetch objects of the folders of ``day`` - 1 .. ``day`` + 1."""
+    paths = []
+    for offset in (-1, 0, 1):
+        folder = (day + dt.timedelta(days=offset)).isoformat()
+        for top in FOLDERS:
+            paths += [p for p in raw.ls(BUCKET, top, folder) if p.endswith((".ndjson", ".ndjson.gz", ".json", ".json.gz"))]
+    return paths
+
+
+def folder_of(path: str) -> str:
+    return posixpath.basename(posixpath.dirname(path))
+
+
+def _flatten_arrow(table) -> "pd.DataFrame":
+    import pyarrow.compute as pc
+    import pandas as pd
+
+    date = table.column("date")
+    period = table.column("averagingPeriod")
+    coords = table.column("coordinates")
+    cols = {
+        "date_local": pc.struct_field(date, "local"),
+        "date_utc": pc.struct_field(date, "utc"),
+        "parameter": table.column("parameter"),
+        "location": table.column("location"),
+        "value": pc.cast(table.column("value"), "string"),
+        "unit": table.column("unit"),
+        "city": table.column("city"),
+        "country": table.column("country"),
+        "source_name": table.column("sourceName"),
+        "period_value": pc.struct_field(period, "value"),
+        "period_unit": pc.struct_field(period, "unit"),
+        "latitude": pc.struct_field(coords, "latitude"),
+        "longitude": pc.struct_field(coords, "longitude"),
+    }
+    return pd.DataFrame({k: v.to_pandas() for k, v in cols.items()})
+
+
+def _flatten_dicts(records: list[dict]) -> "pd.DataFrame":
+    import pandas as pd
+
+    def get(r, a, b=None):
+        v = r.get(a)
+        if b is None:
+            return v
+        return v.get(b) if isinstance(v, dict) else None
+
+    return pd.DataFrame(
+        {
+            "date_local": [get(r, "date", "local") for r in records],
+            "date_utc": [get(r, "date", "utc") for r in records],
+            "parameter": [get(r, "parameter") for r in records],
+            "location": [get(r, "location") for r in records],
+            "value": [None if get(r, "value") is None else str(get(r, "value")) for r in records],
+            "unit": [get(r, "unit") for r in records],
+            "city": [get(r, "city") for r in records],
+            "country": [get(r, "country") for r in records],
+            "source_name": [get(r, "sourceName") for r in records],
+            "period_value": [get(r, "averagingPeriod", "value") for r in records],
+            "period_unit": [get(r, "averagingPeriod", "unit") for r in records],
+            "latitude": [get(r, "coordinates", "latitude") for r in records],
+            "longitude": [get(r, "coordinates", "longitude") for r in records],
+        },
+        dtype="object",
+    )
+
+
+def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str, str, str]]]:
+    """Records of one NDJSON object as flat string-ish columns, plus malformed lines."""
+    import pyarrow.json as pajson
+
+    try:
+        table = pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(block_size=1 << 24),
+            parse_options=pajson.ParseOptions(explicit_schema=_schema(), unexpected_field_behavior="ignore",
+                                              newlines_in_values=False),
+        )
+        return _flatten_arrow(table), []
+    except Exception:  # noqa: BLE001 - any parse failure: find the bad lines the slow way
+        pass
+    good, bad = [], []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            bad.append((f"{path}:{number}", line[:2000], f"malformed JSON line: {exc}"))
+            continue
+        good.append(rec)
+    return _flatten_dicts(good), bad
+
+
+def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
+    import numpy as np
+    import pandas as pd
+
+    paths = discover(raw, day) if paths is None else paths
+    failures: list[FileFailure] = []
+    frames, bad_lines = [], []
+    fetched = raw.cat(paths)
+    for path in paths:
+        data = fetched.get(path)
+        if isinstance(data, Exception) or data is None:
+            failures.append(FileFailure(path, f"{path}: cannot read ({data!r})"))
+            continue
+        try:
+            if path.endswith(".gz"):
+                data = gunzip(path, data)
+            df, bad = parse_ndjson(path, data)
+        except ValueError as exc:
+            failures.append(FileFailure(path, str(exc)))
+            continue
+        df["file"] = path
+        df["folder"] = folder_of(path)
+        frames.append(df)
+        bad_lines += [(f, t, r) for f, t, r in bad if folder_of(path) == day.isoformat()]
+    if frames:
+        df = pd.concat(frames, ignore_index=True)
+    else:
+        df = _flatten_dicts([]).assign(file=pd.Series(dtype="str"), folder=pd.Series(dtype="str"))
+
+    hours = pd.to_numeric(df["period_value"], errors="coerce") * df["period_unit"].astype("str").str.lower().map(_UNIT_HOURS)
+    location_id = ("fetch:" + df["country"].fillna("").astype("str") + ":" + df["location"].fillna("").astype("str"))
+    raw_frame = pd.DataFrame(
+        {
+            "file": df["file"], "location_id": location_id, "location": df["location"],
+            "lat": df["latitude"], "lon": df["longitude"], "country": df["country"], "city_hint": df["city"],
+            "parameter": df["parameter"], "unit": df["unit"], "value": df["value"],
+            "end_local": df["date_local"], "period_hours": hours.where(hours.notna(), np.nan),
+            "date_utc": df["date_utc"], "source_name": df["source_name"],
+        }
+    )
+    home = df["folder"] == day.isoformat()
+    kept, q, ignored = measurements.clean(raw_frame, SOURCE, day, home=home,
+                                          folder_date=pd.to_datetime(df["folder"], errors="coerce"), tolerance_days=1)
+    return ReadResult(
+        data=kept,
+        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q]),
+        failures=[f for f in failures if folder_of(f.path) == day.isoformat()],
+        files=len(paths) - len(failures),
+        ignored=ignored,
+    )
