@@ -1,0 +1,65 @@
+"""Shared fixtures. Tests use only in-repo data: the sample raw root (data/sample/raw, real values in
+the production layouts) and tests/fixtures."""
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def lake_root(tmp_path) -> Path:
+    return tmp_path / "lake"
+
+
+class RawBuilder:
+    """A throw-away raw root built from real sample objects, to which a test can add broken ones."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def copy(self, rel: str) -> Path:
+        """Copy an object (or folder) of the sample raw root to the same place here."""
+        src, dst = SAMPLE_RAW / rel, self.root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(src, dst)
+        return dst
+
+    def write(self, rel: str, data: bytes | str, gz: bool = False) -> Path:
+        dst = self.root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        data = data.encode() if isinstance(data, str) else data
+        dst.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+        return dst
+
+    def read_text(self, rel: str) -> str:
+        path = SAMPLE_RAW / rel
+        data = path.read_bytes()
+        return (gzip.decompress(data) if rel.endswith(".gz") else data).decode()
+
+    @property
+    def raw(self):
+        from include.etl.rawio import RawRoot
+
+        return RawRoot(str(self.root))
+
+
+@pytest.fixture
+def raw_builder(tmp_path) -> RawBuilder:
+    return RawBuilder(tmp_path / "raw")
+
+
+@pytest.fixture
+def sample_raw():
+    from include.etl.rawio import RawRoot
+
+    return RawRoot(str(SAMPLE_RAW))

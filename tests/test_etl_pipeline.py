@@ -1,0 +1,79 @@
+"""The ETL for a logical date: partitions, idempotency, atomic writes, the run report, the CLI."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pandas as pd
+
+from include.cli import main
+from include.etl.pipeline import AIR_QUALITY, WEATHER, run_etl
+from include.lake import Lake
+
+
+def tree_digest(root) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and "_runs" not in p.parts}
+
+
+def test_rerun_replaces_partitions_byte_for_byte(sample_raw, lake_root):
+    lake = Lake(str(lake_root))
+    day = dt.date(2015, 3, 1)
+    run_etl(day, lake, sample_raw)
+    first = tree_digest(lake_root)
+    run_etl(day, lake, sample_raw)
+    assert tree_digest(lake_root) == first
+    assert not [p for p in lake_root.rglob(".tmp-*")]  # no temp files left behind
+    aq = lake.read_partition(AIR_QUALITY, day)
+    assert aq["location_id"].is_unique and len(aq) == 4
+    assert set(first) == {
+        "curated/air_quality_daily/date=2015-03-01/part-00000.parquet",
+        "curated/weather_daily/date=2015-03-01/part-00000.parquet",
+        "quarantine/noaa-gsod/date=2015-03-01/part-00000.parquet",
+        "quarantine/openaq-archive/date=2015-03-01/part-00000.parquet",
+        "quarantine/openaq-fetches/date=2015-03-01/part-00000.parquet",
+    }
+
+
+def test_a_date_only_writes_its_own_partitions(sample_raw, lake_root):
+    lake = Lake(str(lake_root))
+    run_etl(dt.date(2015, 3, 1), lake, sample_raw)
+    before = tree_digest(lake_root)
+    run_etl(dt.date(2015, 3, 2), lake, sample_raw)
+    after = tree_digest(lake_root)
+    assert {k: v for k, v in after.items() if "2015-03-01" in k} == before
+    assert all("2015-03-01" in k or "2015-03-02" in k for k in after)
+
+
+def test_run_report_names_failed_objects(raw_builder, lake_root):
+    raw_builder.copy("openaq-data-archive/records/csv.gz/locationid=9000001")
+    bad = raw_builder.write(
+        "openaq-data-archive/records/csv.gz/locationid=9000002/year=2015/month=03/location-9000002-20150301.csv.gz",
+        b"\x1f\x8b\x08\x00broken")
+    lake = Lake(str(lake_root))
+    report = run_etl(dt.date(2015, 3, 1), lake, raw_builder.raw)
+    assert report["failed_objects"] == 1
+    assert report["sources"]["openaq-archive"]["failed_objects"][0]["path"] == str(bad)
+    assert report["outputs"]["air_quality_daily"] == 1
+    saved = json.loads((lake_root / "_runs/etl/date=2015-03-01.json").read_text())
+    assert saved["failed_objects"] == 1
+
+
+def test_cli_range_writes_every_day_and_prints_a_table(lake_root, capsys):
+    assert main(["etl", "--start", "2015-02-27", "--end", "2015-03-01", "--lake", str(lake_root)]) == 0
+    out = capsys.readouterr().out
+    assert "openaq-archive" in out and "quarantined" in out
+    lake = Lake(str(lake_root))
+    assert lake.partition_days(AIR_QUALITY) == ["2015-02-27", "2015-02-28", "2015-03-01"]
+    assert lake.partition_days(WEATHER) == ["2015-02-27", "2015-02-28", "2015-03-01"]
+    weather = lake.read_partitions(WEATHER, ["2015-02-27", "2015-02-28", "2015-03-01"])
+    assert len(weather) == 9 and weather.groupby("date").size().eq(3).all()
+
+
+def test_cli_json_and_reprocess_window(lake_root, capsys):
+    assert main(["etl", "--date", "2015-03-03", "--reprocess-days", "2", "--json", "--lake", str(lake_root)]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["date"] for r in reports] == ["2015-03-01", "2015-03-02", "2015-03-03"]
+    aq = pd.read_parquet(lake_root / "curated/air_quality_daily/date=2015-03-03/part-00000.parquet")
+    assert set(aq["city"]) == {"Beijing"}

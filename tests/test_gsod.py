@@ -1,0 +1,106 @@
+"""NOAA GSOD S3 CSV reader: real rows, missing codes, STP's cut-off digit, SI units, bad lines."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from include.etl import gsod
+from tests.conftest import FIXTURES
+
+EXCERPT = (FIXTURES / "real" / "gsod_s3_format_excerpt_4rows.csv").read_text()
+HEADER, *ROWS = EXCERPT.splitlines()
+
+
+def f_to_c(f: float) -> float:
+    return (f - 32) * 5 / 9
+
+
+def write_station_files(rb, year: str, rows: list[str]) -> None:
+    by_station: dict[str, list[str]] = {}
+    for row in rows:
+        by_station.setdefault(row.split(",")[0].strip('"'), []).append(row)
+    for station, lines in by_station.items():
+        rb.write(f"noaa-gsod-pds/{year}/{station}.csv", "\n".join([HEADER, *lines]) + "\n")
+
+
+def test_real_s3_rows_are_parsed_to_si_units(raw_builder):
+    write_station_files(raw_builder, "2025", ROWS)
+    result = gsod.read_gsod_day(raw_builder.raw, dt.date(2025, 1, 1))
+    assert result.failures == [] and result.quarantine.empty
+    (row,) = result.data.to_dict("records")
+    assert row["station"] == "A5125600451"  # 11 characters, letters allowed
+    assert row["temp_c"] == pytest.approx(f_to_c(34.8))
+    assert row["dewp_c"] == pytest.approx(f_to_c(22.6))
+    assert math.isnan(row["slp_hpa"])  # 9999.9 = missing
+    assert row["stp_hpa"] == pytest.approx(976.8)
+    assert row["visib_km"] == pytest.approx(9.8 * 1.609344)
+    assert row["wdsp_ms"] == pytest.approx(6.3 * 0.514444)
+    assert row["gust_ms"] == pytest.approx(18.1 * 0.514444)
+    assert row["max_temp_c"] == pytest.approx(f_to_c(42.8)) and row["max_temp_derived"]
+    assert math.isnan(row["prcp_mm"])  # 0.00 with flag I: nothing was reported, not "dry"
+    assert row["prcp_flag"] == "I"
+    assert row["temp_count"] == 20 and row["slp_count"] == 0
+    assert row["lat"] == pytest.approx(36.6985) and row["elevation_m"] == pytest.approx(411.2)
+    assert 0 < row["rh_pct"] < 100
+
+
+def test_flags_and_precipitation_of_a_rain_day(raw_builder):
+    write_station_files(raw_builder, "2025", ROWS)
+    (row,) = gsod.read_gsod_day(raw_builder.raw, dt.date(2025, 8, 23)).data.to_dict("records")
+    assert row["station"] == "54511099999"
+    assert math.isnan(row["stp_hpa"])  # 999.9 is STP's missing code
+    assert math.isnan(row["gust_ms"])
+    assert row["prcp_mm"] == pytest.approx(0.15 * 25.4)
+    assert row["rain"] and not row["fog"] and not row["snow"]
+    assert not row["max_temp_derived"] and row["min_temp_derived"]
+
+
+def test_stp_thousands_digit_is_restored(sample_raw):
+    # Sample row: "99900199999","2014-01-01",... STP "011.4" -> 1011.4 mb
+    data = gsod.read_gsod_day(sample_raw, dt.date(2014, 1, 1)).data.set_index("station")
+    assert data.loc["99900199999", "stp_hpa"] == pytest.approx(1011.4)
+    assert data.loc["99900199999", "temp_c"] == pytest.approx(f_to_c(38.1))
+    assert len(data) == 3  # three stations report on 2014-01-01
+
+
+def test_only_the_days_line_is_used_from_a_year_file(sample_raw):
+    days = [dt.date(2014, 1, 1), dt.date(2014, 7, 15), dt.date(2014, 12, 31)]
+    for day in days:
+        data = gsod.read_gsod_day(sample_raw, day).data
+        assert set(data["date"]) == {day.isoformat()}
+        assert data["station"].is_unique
+
+
+def test_bad_lines_are_quarantined_with_reasons_and_good_ones_kept(raw_builder):
+    good = ROWS[0]
+    fields = good.split('","')
+    non_numeric = good.replace('"  34.8"', '"  3x.8"').replace("A5125600451", "A5125600452")
+    short = '"A5125600453","2025-01-01","36.6","-93.4"'
+    bad_id = good.replace("A5125600451", "A51256")
+    hot = good.replace('"  34.8"', '" 234.8"').replace("A5125600451", "A5125600454")
+    assert len(fields) == 28
+    write_station_files(raw_builder, "2025", [good, good])  # duplicate station-day
+    for name, line in [("A5125600452", non_numeric), ("A5125600453", short), ("A5125600455", bad_id),
+                       ("A5125600454", hot)]:
+        raw_builder.write(f"noaa-gsod-pds/2025/{name}.csv", HEADER + "\n" + line + "\n")
+    result = gsod.read_gsod_day(raw_builder.raw, dt.date(2025, 1, 1))
+    assert list(result.data["station"]) == ["A5125600451"]
+    reasons = sorted(result.quarantine["reason"])
+    assert reasons == sorted([
+        "duplicate station-day", "non-numeric TEMP", "malformed line: 4 fields, expected 28",
+        "invalid station id", "TEMP out of range",
+    ])
+    malformed = result.quarantine[result.quarantine["reason"].str.startswith("malformed")].iloc[0]
+    assert malformed["record"] == short and malformed["file"].endswith("A5125600453.csv")
+
+
+def test_a_file_with_a_wrong_header_fails_alone(raw_builder):
+    write_station_files(raw_builder, "2025", ROWS[:1])
+    broken = raw_builder.write("noaa-gsod-pds/2025/72503394728.csv", "STATION;DATE;TEMP\n1;2;3\n")
+    result = gsod.read_gsod_day(raw_builder.raw, dt.date(2025, 1, 1))
+    assert len(result.data) == 1
+    assert len(result.failures) == 1
+    assert result.failures[0].path.endswith("72503394728.csv")
+    assert "wrong header" in result.failures[0].error and str(broken.name) in result.failures[0].error
