@@ -5,6 +5,7 @@ Outputs (each replaced atomically, so reruns and backfills are idempotent):
 - ``curated/air_quality_daily/date=D/``  one row per location and local day D
 - ``curated/weather_daily/date=D/``      one row per GSOD station and UTC day D
 - ``quarantine/<source>/date=D/``        every rejected row with its reason (written even if empty)
+- ``features/city_daily/date=D/`` (and D-1) one row per city: features and next-day target
 - ``_runs/etl/date=D.json``               what was read, rejected, ignored and which objects failed
 
 Both backends run this same function: in-process on ``local``, inside the Glue job on ``aws``
@@ -19,6 +20,7 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.daily import air_quality_daily
+from include.etl.features import build_features
 from include.etl.rawio import RawRoot, ReadResult
 from include.lake import Lake
 
@@ -44,8 +46,12 @@ def discover(raw: RawRoot, day: dt.date) -> dict[str, list[str]]:
     return {source: find(raw, day) for source, (find, _) in READERS.items()}
 
 
-def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str]] | None = None) -> dict:
-    """Run the ETL for ``day`` and return the run report (also written to ``_runs/etl``)."""
+def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str]] | None = None,
+            with_features: bool = True) -> dict:
+    """Run the ETL for ``day`` and return the run report (also written to ``_runs/etl``).
+
+    With ``with_features`` it also builds the feature partitions of D and D-1 (whose target, the
+    AQI of D, is now known)."""
     import pandas as pd
 
     t0 = time.perf_counter()
@@ -85,6 +91,8 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
         },
     }
     report["failed_objects"] = sum(len(r.failures) for r in results.values())
+    if with_features:
+        report["features"] = build_features(lake, day)
     lake.write_json(lake.path(RUNS, f"date={day.isoformat()}.json"), report)
     for r in results.values():
         for f in r.failures:

@@ -1,0 +1,236 @@
+"""Per-city daily features for day D, and the target: the city's AQI on D+1.
+
+City AQI (documented in the README): a city's AQI on a day is the **highest** AQI among its
+monitors that have a valid AQI that day (AirNow's reporting-area convention); ``aqi_mean`` and
+``n_monitors`` record the spread. Pollutant statistics are the mean over the monitors reporting
+them. The dominant pollutant is the one of the monitor giving the city AQI.
+
+No leakage. Every feature of D uses data whose local date is <= D:
+
+- lags and rolling windows over the curated partitions of D-7 .. D (bounded look-back, so one
+  date's features are rebuilt from 8 curated partitions, never from full history);
+- weather from the GSOD stations within ``WEATHER_RADIUS_KM`` of the city centre (mean of the
+  ``WEATHER_STATIONS`` nearest). GSOD days are UTC days: for a city east of Greenwich the UTC day
+  D ends after local midnight (Beijing: 08:00 on D+1), so those cities use UTC day D-1; cities at
+  or west of Greenwich use UTC day D, which ends before their local day does;
+- the target ``target_aqi`` is the only column that looks at D+1, and is empty until D+1's
+  curated partition exists. The run of D therefore also rebuilds D-1's partition to fill it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from typing import TYPE_CHECKING
+
+from include.etl.daily import POLLUTANTS
+from include.lake import Lake
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+FEATURES = "features/city_daily"
+AIR_QUALITY = "curated/air_quality_daily"
+WEATHER = "curated/weather_daily"
+
+LOOKBACK_DAYS = 7
+LAGS = (1, 2, 3, 7)
+WEATHER_RADIUS_KM = float(os.getenv("AQICAST_WEATHER_RADIUS_KM", 50.0))
+WEATHER_STATIONS = int(os.getenv("AQICAST_WEATHER_STATIONS", 3))
+
+CITY_KEYS = ["city_id", "city", "city_country", "city_lat", "city_lon", "city_tz"]
+STATS = ["pm25_mean", "pm10_mean", "o3_max8h", "o3_max1h", "co_max8h", "so2_max1h", "no2_max1h",
+         "co_mean", "so2_mean", "no2_mean", "o3_mean"]
+SUBINDICES = [f"aqi_{p}" for p in POLLUTANTS]
+WEATHER_VARS = ["temp_c", "dewp_c", "rh_pct", "max_temp_c", "min_temp_c", "wdsp_ms", "mxspd_ms",
+                "pressure_hpa", "prcp_mm", "visib_km"]
+WEATHER_FLAGS = ["rain", "fog", "snow", "thunder"]
+TARGET = "target_aqi"
+
+
+def city_daily(aq: "pd.DataFrame") -> "pd.DataFrame":
+    """Monitors' daily rows -> one row per (city, date)."""
+    import pandas as pd
+
+    aq = aq[aq["city_id"].notna()]
+    if aq.empty:
+        return pd.DataFrame(columns=CITY_KEYS + ["date", "aqi", "aqi_mean", "n_monitors", "dominant_pollutant"]
+                            + STATS + SUBINDICES)
+    aq = aq.astype({"city_id": "int64"})
+    valid = aq[aq["aqi"].notna()]
+    top = valid.sort_values(["aqi", "location_id"], ascending=[False, True]).drop_duplicates(["city_id", "date"])
+    keys = aq.drop_duplicates(["city_id", "date"])[CITY_KEYS + ["date"]]
+    stats = aq.groupby(["city_id", "date"])[STATS + SUBINDICES].mean().reset_index()
+    agg = valid.groupby(["city_id", "date"]).agg(aqi_mean=("aqi", "mean"), n_monitors=("aqi", "size")).reset_index()
+    out = (keys.merge(top[["city_id", "date", "aqi", "dominant_pollutant"]], on=["city_id", "date"], how="left")
+               .merge(agg, on=["city_id", "date"], how="left")
+               .merge(stats, on=["city_id", "date"], how="left"))
+    out["n_monitors"] = out["n_monitors"].fillna(0).astype("int64")
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def utc_offset_hours(tz: str, day: dt.date) -> float:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return dt.datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(tz)).utcoffset().total_seconds() / 3600
+    except Exception:  # noqa: BLE001 - unknown zone: assume UTC
+        return 0.0
+
+
+def weather_day_for(tz: str, day: dt.date) -> dt.date:
+    """The GSOD (UTC) day whose data is all in the past at the end of local day ``day``."""
+    return day - dt.timedelta(days=1) if utc_offset_hours(tz, day) > 0 else day
+
+
+def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame") -> "pd.DataFrame":
+    """For each (city, date) row of ``cities`` (with ``weather_date``), the mean weather of the city's
+    nearest stations that reported on ``weather_date``; ``<var>_missing`` flags what none had."""
+    import numpy as np
+    import pandas as pd
+
+    out = cities[["city_id", "date"]].copy()
+    w = weather.copy()
+    if len(w):
+        w["pressure_hpa"] = w["slp_hpa"].fillna(w["stp_hpa"]) if "slp_hpa" in w else np.nan
+    cols = WEATHER_VARS + WEATHER_FLAGS
+    if w.empty or cities.empty:
+        for c in cols:
+            out[c] = np.nan
+    else:
+        from include.etl.cities import EARTH_RADIUS_KM, _unit_vectors
+
+        w = w[w["lat"].notna() & w["lon"].notna()]
+        rows = []
+        for wdate, group in cities.groupby("weather_date"):
+            stations = w[w["date"] == wdate]
+            if stations.empty:
+                continue
+            sv = _unit_vectors(stations["lat"], stations["lon"])
+            cv = _unit_vectors(group["city_lat"], group["city_lon"])
+            chord = np.linalg.norm(cv[:, None, :] - sv[None, :, :], axis=2)
+            km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
+            order = np.argsort(km, axis=1, kind="stable")[:, :WEATHER_STATIONS]
+            values = stations[cols].astype("float64").to_numpy()
+            for i, (idx, row) in enumerate(group.iterrows()):
+                near = [j for j in order[i] if km[i, j] <= WEATHER_RADIUS_KM]
+                if near:
+                    with np.errstate(invalid="ignore"), _nowarn():
+                        mean = np.nanmean(values[near], axis=0)
+                    rows.append((idx, len(near), float(km[i, near[0]]), *mean))
+        found = pd.DataFrame(rows, columns=["idx", "weather_stations", "weather_km", *cols]).set_index("idx")
+        out = out.join(found)
+    out["weather_stations"] = out.get("weather_stations", pd.Series(0, index=out.index)).fillna(0).astype("int64")
+    for c in WEATHER_VARS:
+        out[f"{c}_missing"] = out[c].isna()
+    return out
+
+
+class _nowarn:
+    def __enter__(self):
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._w.__exit__(*exc)
+
+
+def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date]) -> "pd.DataFrame":
+    """Features for ``days`` from city-daily ``history`` (must cover each day's look-back and D+1)
+    and curated ``weather`` (covering the weather days). Pure: the same inputs give the same rows."""
+    import numpy as np
+    import pandas as pd
+
+    if history.empty:
+        return pd.DataFrame()
+    h = history.copy()
+    h["date"] = pd.to_datetime(h["date"])
+    wanted = pd.to_datetime(pd.Series(days))
+    base = h[h["date"].isin(wanted)].copy()
+    if base.empty:
+        return pd.DataFrame()
+
+    # Lags and rolling windows on a (date x city) grid: missing days are NaN, never shifted over.
+    first = wanted.min() - pd.Timedelta(days=LOOKBACK_DAYS)
+    grid_dates = pd.date_range(first, wanted.max() + pd.Timedelta(days=1))
+    def grid(col):
+        return h.pivot_table(index="date", columns="city_id", values=col, aggfunc="first").reindex(grid_dates)
+
+    aqi = grid("aqi")
+    pm25 = grid("pm25_mean")
+    derived = {}
+    for k in LAGS:
+        derived[f"aqi_lag{k}"] = aqi.shift(k)
+        derived[f"pm25_lag{k}"] = pm25.shift(k)
+    derived["aqi_roll3_mean"] = aqi.rolling(3, min_periods=1).mean()
+    derived["aqi_roll7_mean"] = aqi.rolling(7, min_periods=1).mean()
+    derived["aqi_roll7_std"] = aqi.rolling(7, min_periods=2).std()
+    derived["aqi_roll7_max"] = aqi.rolling(7, min_periods=1).max()
+    derived["pm25_roll7_mean"] = pm25.rolling(7, min_periods=1).mean()
+    derived["aqi_days_seen7"] = aqi.notna().rolling(7, min_periods=1).sum()
+    derived[TARGET] = aqi.shift(-1)  # the only look-ahead: D+1's AQI, as the label
+    long = pd.concat({name: g.stack(future_stack=True) for name, g in derived.items()}, axis=1)
+    long.index.names = ["date", "city_id"]
+    base = base.merge(long.reset_index(), on=["date", "city_id"], how="left")
+    base["aqi_delta1"] = base["aqi"] - base["aqi_lag1"]
+
+    # Weather of each city's leakage-free GSOD day.
+    base["weather_date"] = [weather_day_for(tz, d.date()).isoformat() for tz, d in zip(base["city_tz"], base["date"])]
+    wx = city_weather(base, weather)
+    base = base.join(wx.drop(columns=["city_id", "date"]))
+
+    # Calendar.
+    doy = base["date"].dt.day_of_year
+    base["day_of_week"] = base["date"].dt.day_of_week
+    base["month"] = base["date"].dt.month
+    base["doy_sin"] = np.sin(2 * np.pi * doy / 365.25)
+    base["doy_cos"] = np.cos(2 * np.pi * doy / 365.25)
+    base["is_weekend"] = base["day_of_week"] >= 5
+
+    base["target_date"] = (base["date"] + pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d")
+    base["date"] = base["date"].dt.strftime("%Y-%m-%d")
+    return base.sort_values(["date", "city_id"], ignore_index=True)
+
+
+def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True) -> dict[str, int]:
+    """Write ``features/city_daily`` for ``day`` (target empty if D+1 is unknown) and, by default,
+    rebuild ``day - 1`` so its target is filled now that ``day`` is known."""
+    targets = [day - dt.timedelta(days=1), day] if refill_previous else [day]
+    written = {}
+    for d in targets:
+        if not lake.has_partition(AIR_QUALITY, d):
+            continue
+        frame = features_for(lake, d)
+        lake.write_partition(FEATURES, d, frame)
+        written[d.isoformat()] = len(frame)
+    return written
+
+
+def features_for(lake: Lake, day: dt.date) -> "pd.DataFrame":
+    """Features of one day from its bounded window of curated partitions (D-7 .. D+1)."""
+    days = [day + dt.timedelta(days=i) for i in range(-LOOKBACK_DAYS, 2)]
+    history = city_daily(lake.read_partitions(AIR_QUALITY, days))
+    weather = lake.read_partitions(WEATHER, [day - dt.timedelta(days=1), day])
+    out = compute_features(history, weather, [day])
+    return out if len(out) else empty_features()
+
+
+def empty_features() -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in ["city_id", "date", "aqi", TARGET]})
+
+
+def features_range(lake: Lake, start: dt.date, end: dt.date) -> "pd.DataFrame":
+    """Features of every day in ``start .. end`` in one pass (training, backtests, backfills).
+    Same function as the per-day build, so both give identical rows (tested)."""
+    n = (end - start).days
+    days = [start + dt.timedelta(days=i) for i in range(n + 1)]
+    window = [start + dt.timedelta(days=i) for i in range(-LOOKBACK_DAYS, n + 2)]
+    history = city_daily(lake.read_partitions(AIR_QUALITY, window))
+    weather = lake.read_partitions(WEATHER, [start - dt.timedelta(days=1)] + days)
+    return compute_features(history, weather, days)

@@ -1,0 +1,109 @@
+"""Features: city AQI rule, lags, weather, the next-day target, and no leakage."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from include.etl.features import AIR_QUALITY, FEATURES, TARGET, WEATHER, features_for, features_range
+from include.etl.pipeline import run_etl
+from include.lake import Lake
+
+START, END = dt.date(2015, 1, 1), dt.date(2015, 1, 12)
+DAY = dt.date(2015, 1, 10)
+
+
+@pytest.fixture(scope="module")
+def built_lake(tmp_path_factory, ) -> Lake:
+    from include.etl.rawio import RawRoot
+    from tests.conftest import SAMPLE_RAW
+
+    root = tmp_path_factory.mktemp("features") / "lake"
+    lake = Lake(str(root))
+    raw = RawRoot(str(SAMPLE_RAW))
+    d = START
+    while d <= END:
+        run_etl(d, lake, raw)
+        d += dt.timedelta(days=1)
+    return lake
+
+
+def copy_lake(lake: Lake, tmp_path) -> Lake:
+    dst = tmp_path / "copy"
+    shutil.copytree(lake.root, dst)
+    return Lake(str(dst))
+
+
+def test_city_aqi_is_the_highest_monitor_and_target_is_next_day(built_lake):
+    f = built_lake.read_partition(FEATURES, DAY)
+    assert len(f) == 1 and f.loc[0, "city"] == "Beijing"
+    aq = built_lake.read_partition(AIR_QUALITY, DAY)
+    nxt = built_lake.read_partition(AIR_QUALITY, DAY + dt.timedelta(days=1))
+    assert f.loc[0, "aqi"] == aq["aqi"].max()
+    assert f.loc[0, "n_monitors"] == aq["aqi"].notna().sum()
+    assert f.loc[0, TARGET] == nxt["aqi"].max()
+    prev = built_lake.read_partition(AIR_QUALITY, DAY - dt.timedelta(days=1))
+    assert f.loc[0, "aqi_lag1"] == prev["aqi"].max()
+    assert f.loc[0, "aqi_delta1"] == f.loc[0, "aqi"] - f.loc[0, "aqi_lag1"]
+
+
+def test_target_is_empty_until_the_next_day_exists_then_filled(built_lake):
+    last = built_lake.read_partition(FEATURES, END)
+    assert last[TARGET].isna().all()
+    before_last = built_lake.read_partition(FEATURES, END - dt.timedelta(days=1))
+    assert before_last[TARGET].notna().all()  # rebuilt by END's run
+
+
+def test_weather_uses_the_leakage_free_gsod_day(built_lake):
+    f = built_lake.read_partition(FEATURES, DAY)
+    # Beijing is UTC+8: the GSOD (UTC) day D runs until 08:00 local on D+1, so D-1 is used.
+    assert f.loc[0, "weather_date"] == "2015-01-09"
+    w = built_lake.read_partition(WEATHER, dt.date(2015, 1, 9))
+    assert f.loc[0, "temp_c"] == pytest.approx(w["temp_c"].mean())
+    assert f.loc[0, "weather_stations"] == 3 and not f.loc[0, "temp_c_missing"]
+
+
+def test_no_leakage_perturbing_the_future_changes_only_the_target(built_lake, tmp_path):
+    lake = copy_lake(built_lake, tmp_path)
+    before = features_for(lake, DAY)
+    for d in (DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=2)):
+        aq = lake.read_partition(AIR_QUALITY, d)
+        aq[["aqi", "pm25_mean", "aqi_pm25"]] = aq[["aqi", "pm25_mean", "aqi_pm25"]] * 3 + 7
+        lake.write_partition(AIR_QUALITY, d, aq)
+        w = lake.read_partition(WEATHER, d)
+        w[["temp_c", "dewp_c", "wdsp_ms"]] = w[["temp_c", "dewp_c", "wdsp_ms"]] + 25
+        lake.write_partition(WEATHER, d, w)
+    w = lake.read_partition(WEATHER, DAY)  # UTC day D reaches into local D+1 in Beijing
+    w[["temp_c", "dewp_c"]] += 25
+    lake.write_partition(WEATHER, DAY, w)
+    after = features_for(lake, DAY)
+    assert after[TARGET].iloc[0] != before[TARGET].iloc[0]
+    pd.testing.assert_frame_equal(after.drop(columns=[TARGET]), before.drop(columns=[TARGET]))
+
+
+def test_look_back_is_bounded(built_lake, tmp_path):
+    lake = copy_lake(built_lake, tmp_path)
+    before = features_for(lake, DAY)
+    for d in (dt.date(2015, 1, 1), dt.date(2015, 1, 2)):  # older than D-7
+        shutil.rmtree(lake.partition_dir(AIR_QUALITY, d))
+        shutil.rmtree(lake.partition_dir(WEATHER, d))
+    pd.testing.assert_frame_equal(features_for(lake, DAY), before)
+
+
+def test_bulk_build_equals_the_daily_partitions(built_lake):
+    bulk = features_range(built_lake, dt.date(2015, 1, 8), END)
+    daily = built_lake.read_partitions(FEATURES, [dt.date(2015, 1, d) for d in range(8, 13)])
+    cols = list(daily.columns)
+    pd.testing.assert_frame_equal(bulk[cols].reset_index(drop=True), daily.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_missing_days_are_not_shifted_over(built_lake, tmp_path):
+    lake = copy_lake(built_lake, tmp_path)
+    shutil.rmtree(lake.partition_dir(AIR_QUALITY, DAY - dt.timedelta(days=1)))
+    f = features_for(lake, DAY)
+    assert np.isnan(f.loc[0, "aqi_lag1"])
+    assert f.loc[0, "aqi_lag2"] == built_lake.read_partition(FEATURES, DAY).loc[0, "aqi_lag2"]
