@@ -4,6 +4,7 @@ functions. Output people read is a table; ``--json`` prints machine-readable JSO
     aqicast etl --date 2015-01-10
     aqicast etl --start 2015-01-01 --end 2015-01-31
     aqicast discover --date 2015-01-10
+    aqicast check --date 2015-01-10
 """
 from __future__ import annotations
 
@@ -100,6 +101,22 @@ def cmd_etl(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    """Run the quality gate for each date; exit 1 if any date fails a critical expectation."""
+    from include.lake import Lake
+    from include.quality.gate import run_gate
+
+    lake = Lake(config.lake_root(args.lake))
+    results = [run_gate(lake, day, raise_on_failure=False, data_docs=not args.no_docs) for day in days_of(args)]
+    if args.json:
+        print(json.dumps([{"date": g.day, "success": g.success, "critical": [f.line() for f in g.critical],
+                           "warnings": [f.line() for f in g.warnings], "results": g.results_path,
+                           "docs": g.docs_path} for g in results], indent=2))
+    else:
+        print("\n\n".join(g.summary() for g in results))
+    return 0 if all(g.success for g in results) else 1
+
+
 def cmd_run(args) -> int:
     """The daily pipeline on this machine (grows as steps land): ETL for the date range."""
     if not (args.date or args.start):
@@ -120,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--reprocess-days", type=int, default=0, help="also re-run the N days before (late data)")
     p.set_defaults(func=cmd_etl)
+
+    p = sub.add_parser("check", help="run the data-quality gate (Great Expectations) for a date or a range")
+    _common(p)
+    p.add_argument("--no-docs", action="store_true", help="skip building Data Docs")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("run", help="run the daily pipeline locally (default: the sample's January 2015)")
     _common(p)

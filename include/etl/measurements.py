@@ -142,6 +142,7 @@ def clean(
             "country": df["country"].astype("str"),
             "city_hint": df["city_hint"].astype("str"),
             "parameter": parameter,
+            "unit": unit,  # as reported (canonical spelling); ``value`` is in the AQI unit
             "value": converted,
             "period_hours": period,
             "start_local": start,

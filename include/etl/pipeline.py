@@ -4,6 +4,7 @@ Outputs (each replaced atomically, so reruns and backfills are idempotent):
 
 - ``curated/air_quality_daily/date=D/``  one row per location and local day D
 - ``curated/weather_daily/date=D/``      one row per GSOD station and UTC day D
+- ``curated/measurements_hourly/date=D/`` the accepted measurements behind the daily rows (AQI units)
 - ``quarantine/<source>/date=D/``        every rejected row with its reason (written even if empty)
 - ``features/city_daily/date=D/`` (and D-1) one row per city: features and next-day target
 - ``_runs/etl/date=D.json``               what was read, rejected, ignored and which objects failed
@@ -27,6 +28,8 @@ from include.lake import Lake
 log = logging.getLogger(__name__)
 
 AIR_QUALITY = "curated/air_quality_daily"
+MEASUREMENTS = "curated/measurements_hourly"
+MEASUREMENT_COLUMNS = ["source", "location_id", "parameter", "unit", "value", "period_hours", "start_local"]
 WEATHER = "curated/weather_daily"
 RUNS = "_runs/etl"
 
@@ -69,6 +72,8 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     weather = results[gsod.SOURCE].data
 
     lake.write_partition(AIR_QUALITY, day, aq)
+    lake.write_partition(MEASUREMENTS, day, measurements[MEASUREMENT_COLUMNS] if measurements is not None
+                         else pd.DataFrame(columns=MEASUREMENT_COLUMNS))
     lake.write_partition(WEATHER, day, weather)
     for source, result in results.items():
         lake.write_partition(quarantine_table(source), day, result.quarantine)

@@ -1,0 +1,165 @@
+"""The data-quality rules, as Great Expectations 1.x expectations built in code.
+
+Each expectation carries ``meta = {"severity": "critical" | "warning", "why": "..."}``:
+a failed *critical* expectation fails the gate (and the DAG run); a failed *warning* is recorded
+in the results and the task log but never blocks. Thresholds are environment variables.
+
+Suites and what they guard (README "Data quality"):
+
+- ``measurements`` (curated/measurements_hourly, D): schema, known parameters, known units per
+  parameter, value ranges per pollutant in its AQI unit, period starts inside local day D, one
+  value per (location, parameter, period).
+- ``air_quality`` (curated/air_quality_daily, D): schema, non-empty, one row per (location, day),
+  the day is D, AQI in 0..500, known category and dominant pollutant, hour counts 0..24, daily
+  statistics in range.
+- ``quarantine`` (per-source share of rejected rows, from the quarantine partitions and the run
+  report): above ``AQICAST_MAX_QUARANTINE_SHARE`` is critical.
+- ``features`` (features/city_daily, D and D-1): required columns, one row per city, the day is D,
+  AQI/target in 0..500, target present where D+1 is known, row count against the previous
+  partition, freshness (cities with today's AQI), weather coverage (cities with a station).
+"""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from include.etl.aqi import CATEGORIES
+from include.etl.measurements import PLAUSIBLE_MAX, POLLUTANTS
+from include.etl.units import AQI_UNITS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import great_expectations as gx
+
+MAX_QUARANTINE_SHARE = float(os.getenv("AQICAST_MAX_QUARANTINE_SHARE", 0.10))
+WARN_QUARANTINE_SHARE = float(os.getenv("AQICAST_WARN_QUARANTINE_SHARE", 0.02))
+MAX_ROW_DROP = float(os.getenv("AQICAST_MAX_ROW_DROP", 0.5))       # critical beyond this
+WARN_ROW_CHANGE = float(os.getenv("AQICAST_WARN_ROW_CHANGE", 0.2))  # warning beyond this
+MIN_FRESH_SHARE = float(os.getenv("AQICAST_MIN_FRESH_SHARE", 0.8))
+MIN_WEATHER_SHARE = float(os.getenv("AQICAST_MIN_WEATHER_SHARE", 0.5))
+
+CRITICAL, WARNING = "critical", "warning"
+#: Units a parameter may be reported in (any of them converts to its AQI unit).
+UNITS = {"pm25": ["µg/m³", "mg/m³"], "pm10": ["µg/m³", "mg/m³"], "o3": ["µg/m³", "mg/m³", "ppm", "ppb"],
+         "co": ["µg/m³", "mg/m³", "ppm", "ppb"], "so2": ["µg/m³", "mg/m³", "ppm", "ppb"],
+         "no2": ["µg/m³", "mg/m³", "ppm", "ppb"]}
+DAILY_RANGES = {"pm25_mean": PLAUSIBLE_MAX["pm25"], "pm10_mean": PLAUSIBLE_MAX["pm10"],
+                "o3_max8h": PLAUSIBLE_MAX["o3"], "co_max8h": PLAUSIBLE_MAX["co"],
+                "so2_max1h": PLAUSIBLE_MAX["so2"], "no2_max1h": PLAUSIBLE_MAX["no2"]}
+AQ_COLUMNS = ["date", "location_id", "city_id", "aqi", "dominant_pollutant", "aqi_category",
+              *DAILY_RANGES, *[f"{p}_hours" for p in POLLUTANTS], *[f"aqi_{p}" for p in POLLUTANTS]]
+FEATURE_COLUMNS = ["city_id", "city", "date", "aqi", "target_aqi", "aqi_lag1", "aqi_lag7", "aqi_roll7_mean",
+                   "pm25_mean", "temp_c", "dewp_c", "wdsp_ms", "pressure_hpa", "temp_c_missing",
+                   "weather_stations", "day_of_week", "doy_sin", "doy_cos"]
+
+
+def _meta(severity: str, why: str) -> dict:
+    return {"severity": severity, "why": why}
+
+
+def measurements_suite(day: str) -> "gx.ExpectationSuite":
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    from great_expectations.expectations.row_conditions import Column
+
+    c = _meta
+    ex = [gxe.ExpectColumnToExist(column=col, meta=c(CRITICAL, "schema"))
+          for col in ("source", "location_id", "parameter", "unit", "value", "period_hours", "start_local")]
+    ex += [
+        gxe.ExpectColumnValuesToBeInSet(column="parameter", value_set=list(POLLUTANTS),
+                                        meta=c(CRITICAL, "only AQI pollutants reach curated")),
+        gxe.ExpectColumnPairValuesToBeInSet(column_A="parameter", column_B="unit",
+                                            value_pairs_set=[(p, u) for p, us in UNITS.items() for u in us],
+                                            meta=c(CRITICAL, "a unit the conversion knows for that parameter")),
+        gxe.ExpectColumnValuesToNotBeNull(column="value", meta=c(CRITICAL, "values are numbers")),
+        gxe.ExpectColumnValuesToBeBetween(column="start_local", min_value=f"{day} 00:00:00",
+                                          max_value=f"{day} 23:59:59",
+                                          meta=c(CRITICAL, "every period starts inside the partition's local day")),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["location_id", "parameter", "start_local", "period_hours"],
+                                            meta=c(CRITICAL, "one value per location, parameter and period")),
+    ]
+    for p in POLLUTANTS:
+        ex.append(gxe.ExpectColumnValuesToBeBetween(
+            column="value", min_value=-20.0 if p.startswith("pm") else -1.0, max_value=PLAUSIBLE_MAX[p],
+            row_condition=Column("parameter") == p,
+            meta=c(CRITICAL, f"{p} within physical range in {AQI_UNITS[p]}")))
+    return _suite("measurements", ex)
+
+
+def air_quality_suite(day: str) -> "gx.ExpectationSuite":
+    import great_expectations.expectations as gxe
+
+    c = _meta
+    ex = [gxe.ExpectColumnToExist(column=col, meta=c(CRITICAL, "schema")) for col in AQ_COLUMNS]
+    ex += [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=c(CRITICAL, "an empty partition means no data arrived")),
+        gxe.ExpectColumnValuesToBeInSet(column="date", value_set=[day], meta=c(CRITICAL, "rows of the partition's day only")),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["location_id", "date"], meta=c(CRITICAL, "one row per location and day")),
+        gxe.ExpectColumnValuesToBeBetween(column="aqi", min_value=0, max_value=500, meta=c(CRITICAL, "the AQI scale is 0..500")),
+        gxe.ExpectColumnValuesToBeInSet(column="aqi_category", value_set=[k.name for k in CATEGORIES],
+                                        meta=c(CRITICAL, "EPA category names")),
+        gxe.ExpectColumnValuesToBeInSet(column="dominant_pollutant", value_set=list(POLLUTANTS),
+                                        meta=c(CRITICAL, "dominant pollutant is an AQI pollutant")),
+        gxe.ExpectColumnValuesToNotBeNull(column="aqi", mostly=0.5,
+                                          meta=c(WARNING, "most locations have a complete day (75 % of hours)")),
+        gxe.ExpectColumnValuesToNotBeNull(column="city_id", mostly=0.5,
+                                          meta=c(WARNING, "most monitors belong to a gazetteer city")),
+    ]
+    for p in POLLUTANTS:
+        ex.append(gxe.ExpectColumnValuesToBeBetween(column=f"{p}_hours", min_value=0, max_value=24,
+                                                    meta=c(CRITICAL, "hour counts are 0..24")))
+    for col, hi in DAILY_RANGES.items():
+        ex.append(gxe.ExpectColumnValuesToBeBetween(column=col, min_value=0, max_value=hi,
+                                                    meta=c(CRITICAL, f"{col} within physical range")))
+    return _suite("air_quality", ex)
+
+
+def quarantine_suite() -> "gx.ExpectationSuite":
+    import great_expectations.expectations as gxe
+
+    return _suite("quarantine", [
+        gxe.ExpectColumnValuesToBeBetween(column="quarantine_share", min_value=0, max_value=MAX_QUARANTINE_SHARE,
+                                          meta=_meta(CRITICAL, f"more than {MAX_QUARANTINE_SHARE:.0%} of a source's rows rejected")),
+        gxe.ExpectColumnValuesToBeBetween(column="quarantine_share", min_value=0, max_value=WARN_QUARANTINE_SHARE,
+                                          meta=_meta(WARNING, f"more than {WARN_QUARANTINE_SHARE:.0%} of a source's rows rejected")),
+        gxe.ExpectColumnValuesToBeBetween(column="failed_objects", min_value=0, max_value=0,
+                                          meta=_meta(WARNING, "raw objects that could not be read (see the ETL run report)")),
+    ])
+
+
+def features_suite(day: str, previous_rows: int | None, target_known: bool) -> "gx.ExpectationSuite":
+    import great_expectations.expectations as gxe
+
+    c = _meta
+    ex = [gxe.ExpectColumnToExist(column=col, meta=c(CRITICAL, "required by the model")) for col in FEATURE_COLUMNS]
+    ex += [
+        gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=c(CRITICAL, "no city has features")),
+        gxe.ExpectColumnValuesToBeInSet(column="date", value_set=[day], meta=c(CRITICAL, "rows of the partition's day only")),
+        gxe.ExpectColumnValuesToBeUnique(column="city_id", meta=c(CRITICAL, "one row per city")),
+        gxe.ExpectColumnValuesToBeBetween(column="aqi", min_value=0, max_value=500, meta=c(CRITICAL, "AQI scale")),
+        gxe.ExpectColumnValuesToBeBetween(column="target_aqi", min_value=0, max_value=500, meta=c(CRITICAL, "AQI scale")),
+        gxe.ExpectColumnValuesToNotBeNull(column="aqi", mostly=MIN_FRESH_SHARE,
+                                          meta=c(WARNING, "freshness: cities with an AQI for the day itself")),
+        gxe.ExpectColumnValuesToBeBetween(column="weather_stations", min_value=1, mostly=MIN_WEATHER_SHARE,
+                                          meta=c(WARNING, "weather coverage: cities with a GSOD station nearby")),
+    ]
+    if target_known:
+        ex.append(gxe.ExpectColumnValuesToNotBeNull(column="target_aqi", mostly=MIN_FRESH_SHARE,
+                                                    meta=c(CRITICAL, "the next day is known, so the target must be filled")))
+    if previous_rows:
+        floor = int(previous_rows * (1 - MAX_ROW_DROP) + 0.999)
+        ex.append(gxe.ExpectTableRowCountToBeBetween(min_value=floor, meta=c(
+            CRITICAL, f"row count dropped more than {MAX_ROW_DROP:.0%} against the previous partition ({previous_rows})")))
+        ex.append(gxe.ExpectTableRowCountToBeBetween(
+            min_value=int(previous_rows * (1 - WARN_ROW_CHANGE) + 0.999), max_value=int(previous_rows * (1 + WARN_ROW_CHANGE)),
+            meta=c(WARNING, f"row count changed more than {WARN_ROW_CHANGE:.0%} against the previous partition ({previous_rows})")))
+    return _suite("features", ex)
+
+
+def _suite(name: str, expectations: list) -> "gx.ExpectationSuite":
+    import great_expectations as gx
+
+    suite = gx.ExpectationSuite(name=name)
+    for e in expectations:
+        suite.add_expectation(e)
+    return suite

@@ -1,0 +1,145 @@
+"""The Great Expectations quality gate: a clean day passes; each class of bad data fails (critical)
+or warns with a message that says which expectation, how many rows and example values."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from include.etl.features import FEATURES
+from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS, run_etl
+from include.lake import Lake
+from include.quality.gate import QualityGateFailed, run_gate
+
+BEIJING_DAYS = [dt.date(2015, 1, d) for d in range(8, 12)]
+INDIA_DAYS = [dt.date(2019, 1, d) for d in range(8, 12)]
+DAY, INDIA_DAY = dt.date(2015, 1, 10), dt.date(2019, 1, 10)
+
+
+@pytest.fixture(scope="module")
+def clean_lake(tmp_path_factory) -> Lake:
+    from include.etl.rawio import RawRoot
+    from tests.conftest import SAMPLE_RAW
+
+    lake = Lake(str(tmp_path_factory.mktemp("gate") / "lake"))
+    raw = RawRoot(str(SAMPLE_RAW))
+    for d in BEIJING_DAYS + INDIA_DAYS:
+        run_etl(d, lake, raw)
+    return lake
+
+
+@pytest.fixture
+def lake(clean_lake, tmp_path) -> Lake:
+    dst = tmp_path / "lake"
+    shutil.copytree(clean_lake.root, dst)
+    return Lake(str(dst))
+
+
+def edit(lake: Lake, table: str, day: dt.date, fn) -> None:
+    lake.write_partition(table, day, fn(lake.read_partition(table, day)))
+
+
+def gate(lake: Lake, day: dt.date = DAY):
+    return run_gate(lake, day, raise_on_failure=False, data_docs=False)
+
+
+def test_a_clean_day_passes_and_writes_results_and_docs(lake):
+    result = run_gate(lake, DAY)  # raises on a critical failure
+    assert result.success and result.critical == [] and result.evaluated > 100
+    saved = json.loads((lake_path := lake.path("quality", f"date={DAY}", "results.json")) and
+                       open(lake_path).read())
+    assert saved["success"] is True
+    assert set(saved["validations"]) == {"measurements", "air_quality", "quarantine", "features",
+                                         "features_previous_day"}
+    assert open(lake.path("quality", "docs", "index.html")).read().lower().count("<html") >= 1
+
+
+def test_out_of_range_aqi_fails_with_count_and_examples(lake):
+    edit(lake, AIR_QUALITY, DAY, lambda df: df.assign(aqi=[612.0, 700.0] + list(df["aqi"][2:])))
+    result = gate(lake)
+    assert not result.success
+    (finding,) = [f for f in result.critical if f.column == "aqi"]
+    assert finding.expectation == "expect_column_values_to_be_between"
+    assert finding.unexpected == 2 and finding.total == 4 and sorted(finding.examples) == [612.0, 700.0]
+    assert "2 of 4 rows (50.0%) unexpected, e.g. [612.0, 700.0]" in result.summary()
+
+
+def test_duplicated_key_fails(lake):
+    edit(lake, AIR_QUALITY, DAY, lambda df: pd.concat([df, df.iloc[:1]], ignore_index=True))
+    result = gate(lake)
+    assert any(f.expectation == "expect_compound_columns_to_be_unique" and f.column == "location_id,date"
+               and f.unexpected == 2 for f in result.critical)
+
+
+def test_wrong_unit_fails(lake):
+    edit(lake, MEASUREMENTS, DAY, lambda df: df.assign(unit=df["unit"].where(df["parameter"] != "pm25", "ppm")))
+    result = gate(lake)
+    (finding,) = [f for f in result.critical if f.expectation == "expect_column_pair_values_to_be_in_set"]
+    assert finding.column == "parameter,unit" and ["pm25", "ppm"] in finding.examples
+
+
+def test_value_out_of_range_for_its_pollutant_fails(lake):
+    def bad(df):
+        df.loc[df.index[df["parameter"] == "co"][:3], "value"] = 250.0  # ppm: ug/m3 mistaken for ppm
+        return df
+    edit(lake, MEASUREMENTS, DAY, bad)
+    result = gate(lake)
+    (finding,) = [f for f in result.critical if f.column and f.column.startswith("value where") and "co" in f.column]
+    assert finding.unexpected == 3 and finding.examples == [250.0, 250.0, 250.0]
+
+
+def test_missing_column_fails(lake):
+    edit(lake, AIR_QUALITY, DAY, lambda df: df.drop(columns=["aqi_category"]))
+    result = gate(lake)
+    assert any(f.expectation == "expect_column_to_exist" and f.column == "aqi_category" for f in result.critical)
+
+
+def test_empty_and_missing_partitions_fail(lake):
+    edit(lake, AIR_QUALITY, DAY, lambda df: df.iloc[:0])
+    result = gate(lake)
+    assert any(f.expectation == "expect_table_row_count_to_be_between" and f.table == AIR_QUALITY
+               for f in result.critical)
+    shutil.rmtree(lake.partition_dir(MEASUREMENTS, DAY))
+    result = gate(lake)
+    assert any(f.expectation == "partition_exists" and f.table == MEASUREMENTS for f in result.critical)
+    with pytest.raises(QualityGateFailed, match="FAILED for 2015-01-10"):
+        run_gate(lake, DAY, data_docs=False)
+
+
+def test_sudden_drop_in_row_count_fails_and_small_change_warns(lake):
+    full = lake.read_partition(FEATURES, INDIA_DAY)
+    assert len(full) >= 10
+    baseline = gate(lake, INDIA_DAY)
+    assert baseline.success
+    # India has no GSOD station in the sample: weather coverage is a warning, and warnings never block.
+    assert any("weather coverage" in f.why for f in baseline.warnings)
+
+    lake.write_partition(FEATURES, INDIA_DAY, full.iloc[: int(len(full) * 0.75)])
+    warned = gate(lake, INDIA_DAY)
+    assert warned.success and any("row count changed" in f.why for f in warned.warnings)
+
+    lake.write_partition(FEATURES, INDIA_DAY, full.iloc[:5])
+    failed = gate(lake, INDIA_DAY)
+    assert any("row count dropped" in f.why for f in failed.critical)
+
+
+def test_missing_target_where_the_next_day_is_known_fails(lake):
+    prev = DAY - dt.timedelta(days=1)
+    edit(lake, FEATURES, prev, lambda df: df.assign(target_aqi=float("nan")))
+    result = gate(lake)
+    assert any(f.suite == "features_previous_day" and f.column == "target_aqi" for f in result.critical)
+
+
+def test_high_quarantine_share_fails(lake):
+    path = lake.path("_runs/etl", f"date={DAY}.json")
+    report = json.loads(open(path).read())
+    q = lake.read_partition("quarantine/openaq-archive", DAY)
+    bad = pd.DataFrame({"source": "openaq-archive", "file": "x", "record": "{}", "reason": "unknown unit"}, index=range(200))
+    lake.write_partition("quarantine/openaq-archive", DAY, pd.concat([q, bad], ignore_index=True))
+    result = gate(lake)
+    assert report["sources"]["openaq-archive"]["rows_kept"] == 456
+    assert any(f.suite == "quarantine" and f.severity == "critical" for f in result.critical)
+    assert "rows rejected" in result.summary()
