@@ -161,5 +161,7 @@ def _suite(name: str, expectations: list) -> "gx.ExpectationSuite":
 
     suite = gx.ExpectationSuite(name=name)
     for e in expectations:
+        if hasattr(e, "severity"):  # GX >= 1.2 has its own field (default critical): keep it in step
+            e.severity = e.meta["severity"]
         suite.add_expectation(e)
     return suite
