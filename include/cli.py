@@ -117,6 +117,82 @@ def cmd_check(args) -> int:
     return 0 if all(g.success for g in results) else 1
 
 
+def _registry(lake):
+    from include.training.registry import LocalRegistry
+
+    return LocalRegistry(lake)
+
+
+def cmd_train(args) -> int:
+    """Retrain policy, then (if it says so, or --force) train, evaluate and register a challenger."""
+    from include.lake import Lake
+    from include.training.steps import retrain_decision, train_and_register
+
+    lake = Lake(config.lake_root(args.lake))
+    registry = _registry(lake)
+    outcomes = []
+    for day in days_of(args):
+        decision = retrain_decision(lake, registry, day, force=args.force)
+        outcome = {"date": day.isoformat(), "retrain": decision.yes, "why": decision.reason}
+        if decision.yes:
+            outcome.update(train_and_register(lake, registry, day, time_budget=args.budget))
+        outcomes.append(outcome)
+    if args.json:
+        print(json.dumps(outcomes, indent=2, default=str))
+    else:
+        for o in outcomes:
+            line = f"{o['date']}: retrain={'yes' if o['retrain'] else 'no'} ({o['why']})"
+            if o.get("trained"):
+                m = o["metrics"]
+                line += (f"\n  -> v{o['version']} {o['status']}: {o['reason']}\n  MAE {m['mae']:.1f}, persistence "
+                         f"{m['persistence_mae']:.1f}, skill {m['skill_vs_persistence']:+.0%}, category accuracy "
+                         f"{m['category_accuracy']:.0%} on {m['n']} days")
+            elif o["retrain"]:
+                line += f"\n  -> not trained: {o['reason']}"
+            print(line)
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    from include.lake import Lake
+    from include.training.forecast import forecast
+
+    lake = Lake(config.lake_root(args.lake))
+    frames = [forecast(lake, _registry(lake), day) for day in days_of(args)]
+    rows = [r for f in frames for r in f.to_dict("records")]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        print(format_table([{**r, "interval": f"{r['aqi_lower']}-{r['aqi_upper']}", "model": r["model_version"]}
+                            for r in rows],
+                           ["forecast_date", "city", "city_country", "aqi_pred", "interval", "category",
+                            "aqi_today", "model"]))
+    return 0
+
+
+def cmd_backtest(args) -> int:
+    from include.lake import Lake
+    from include.training.backtest import backtest
+
+    lake = Lake(config.lake_root(args.lake))
+    _, result = backtest(lake, args.start, args.end, retrain_every=args.retrain_every, time_budget=args.budget)
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+        return 0
+    rows = []
+    for name, block in [("all cities", result["overall"])] + [(v["city"], v) for v in result["per_city"].values()]:
+        for method in ("model", "persistence", "climatology"):
+            m = block[method]
+            rows.append({"scope": name, "method": method, "days": m["n"], "MAE": f"{m['mae']:.1f}",
+                         "RMSE": f"{m['rmse']:.1f}", "category acc.": f"{m['category_accuracy']:.0%}",
+                         "skill vs persistence": f"{m['skill_vs_persistence']:+.1%}" if method == "model" else "",
+                         "skill vs climatology": f"{m['skill_vs_climatology']:+.1%}" if method == "model" else ""})
+    print(format_table(rows, ["scope", "method", "days", "MAE", "RMSE", "category acc.", "skill vs persistence",
+                              "skill vs climatology"]))
+    print(f"\n{result['config']['origins']} origins, retrained every {args.retrain_every} days; results: {result['path']}")
+    return 0
+
+
 def cmd_run(args) -> int:
     """The daily pipeline on this machine (grows as steps land): ETL for the date range."""
     if not (args.date or args.start):
@@ -142,6 +218,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--no-docs", action="store_true", help="skip building Data Docs")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("train", help="apply the retrain policy; train, evaluate and register a challenger")
+    _common(p)
+    p.add_argument("--force", action="store_true", help="train even if the retrain policy says no")
+    p.add_argument("--budget", type=float, default=None, help="AutoML time budget in seconds (default $AQICAST_TRAIN_BUDGET_S or 60)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("forecast", help="write tomorrow's forecast per city with the champion model")
+    _common(p)
+    p.set_defaults(func=cmd_forecast)
+
+    p = sub.add_parser("backtest", help="rolling-origin backtest with skill against persistence and climatology")
+    _common(p)
+    p.add_argument("--retrain-every", type=int, default=30, help="days between retrains (default 30)")
+    p.add_argument("--budget", type=float, default=20, help="AutoML time budget per retrain, seconds (default 20)")
+    p.set_defaults(func=cmd_backtest)
 
     p = sub.add_parser("run", help="run the daily pipeline locally (default: the sample's January 2015)")
     _common(p)

@@ -34,6 +34,16 @@ def day_str(day: dt.date | str) -> str:
     return day if isinstance(day, str) else day.isoformat()
 
 
+def parquet_bytes(df: "pd.DataFrame") -> bytes:
+    """A frame as one zstd-compressed Parquet file (deterministic for the same frame)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
 @dataclass
 class Lake:
     root: str
@@ -79,13 +89,8 @@ class Lake:
     # -- tables ------------------------------------------------------------------------------
     def write_partition(self, table: str, day: dt.date | str, df: "pd.DataFrame") -> str:
         """Replace the partition of ``table`` for ``day`` with ``df``; returns the file path."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        sink = pa.BufferOutputStream()
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
         path = self.partition_file(table, day)
-        self.put_bytes(path, sink.getvalue().to_pybytes())
+        self.put_bytes(path, parquet_bytes(df))
         return path
 
     def has_partition(self, table: str, day: dt.date | str) -> bool:
