@@ -3,10 +3,20 @@ the production layouts) and tests/fixtures."""
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Airflow and AWS settings for the whole test session: a throw-away AIRFLOW_HOME (SQLite), no
+# example DAGs, and fake credentials so boto3 under moto never looks for real ones.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aqicast-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+for _key, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                     "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    os.environ[_key] = _value
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RAW = ROOT / "data" / "sample" / "raw"

@@ -1,0 +1,1 @@
+"""aqicast's Airflow operators (shipped to MWAA in plugins.zip)."""
