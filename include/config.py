@@ -57,3 +57,51 @@ METRO_RADIUS_KM = _float("AQICAST_METRO_RADIUS_KM", 40.0)
 CITY_RADIUS_KM = _float("AQICAST_CITY_RADIUS_KM", 15.0)
 #: Concurrent reads of raw objects (S3 GETs or local files).
 READ_CONCURRENCY = _int("AQICAST_READ_CONCURRENCY", 32)
+
+
+# --- AWS backend -------------------------------------------------------------------------------
+# Names, roles and buckets. Each comes from the environment (AQICAST_<NAME>) or, at run time, from
+# the Airflow Variable ``aqicast_<name>`` (lower case); the default is used when neither is set.
+# No account id is written anywhere in the code: roles and images are configuration.
+AWS_DEFAULTS = {
+    "AWS_CONN_ID": "aws_default",
+    "AWS_REGION": "us-east-1",
+    "S3_LAKE": "s3://aqicast-lake",                 # the lake on the aws backend
+    "S3_RAW_ROOT": "s3://",                         # the public source buckets themselves
+    "ARTIFACTS": "s3://aqicast-artifacts",          # Glue script, Autopilot data, model artifacts
+    "GLUE_JOB": "aqicast-etl",
+    "GLUE_ROLE": "aqicast-glue",
+    "GLUE_DATABASE": "aqicast_raw",
+    "CRAWLER": "aqicast-raw-daily",
+    "SAGEMAKER_ROLE_ARN": "",
+    "MODEL_GROUP": "aqicast-next-day-aqi",
+    "ENDPOINT": "aqicast-next-day-aqi",
+    "SERVERLESS_MEMORY_MB": "2048",
+    "SERVERLESS_MAX_CONCURRENCY": "5",
+    "BEDROCK_IMAGE_MODEL": "amazon.nova-canvas-v1:0",
+}
+
+
+def setting(name: str) -> str:
+    """An AWS setting: env ``AQICAST_<NAME>``, else Airflow Variable ``aqicast_<name>`` (only
+    inside a running task; never at DAG-parse time), else the default."""
+    env = os.getenv(f"AQICAST_{name}")
+    if env is not None:
+        return env
+    try:  # pragma: no cover - needs a task context
+        from airflow.sdk import Variable
+
+        return Variable.get(f"aqicast_{name.lower()}", default=AWS_DEFAULTS[name])
+    except Exception:  # noqa: BLE001 - outside Airflow, or no Variable backend
+        return AWS_DEFAULTS[name]
+
+
+def template(name: str) -> str:
+    """The same setting as a Jinja template, for operator arguments rendered at run time."""
+    fallback = os.getenv(f"AQICAST_{name}", AWS_DEFAULTS[name])
+    return "{{ var.value.get('aqicast_%s', '%s') }}" % (name.lower(), fallback)
+
+
+def lake_for(backend_name: str, value: str | None = None) -> str:
+    """The lake root of a backend: ``AQICAST_LAKE`` locally, ``AQICAST_S3_LAKE`` on aws."""
+    return lake_root(value) if backend_name == "local" else (value or setting("S3_LAKE"))
