@@ -25,14 +25,17 @@ import pendulum
 from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
 from airflow.sdk import CronDataIntervalTimetable, TriggerRule
 
-from aqicast_plugins.sagemaker_automl import SageMakerAutoMLV2Operator, SageMakerAutoMLV2Sensor
+from aqicast_plugins.sagemaker_automl import (
+    RegisterModelVersionOperator,
+    SageMakerAutoMLV2Operator,
+    SageMakerAutoMLV2Sensor,
+)
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
 from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
 from airflow.providers.amazon.aws.operators.sagemaker import (
     SageMakerEndpointConfigOperator,
     SageMakerEndpointOperator,
     SageMakerModelOperator,
-    SageMakerRegisterModelVersionOperator,
 )
 from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor
 from airflow.providers.amazon.aws.sensors.glue_crawler import GlueCrawlerSensor
@@ -50,14 +53,11 @@ FEATURES = Asset(name="aqicast.features.city_daily", uri="aqicast://lake/feature
 MODELS = Asset(name="aqicast.registry.model_versions", uri="aqicast://registry/model_versions")
 FORECASTS = Asset(name="aqicast.forecasts.city_daily", uri="aqicast://lake/forecasts/city_daily")
 
-# XCom templates (rendered as native objects: see render_template_as_native_obj).
 PARTITION = "{{ ti.xcom_pull(task_ids='resolve_partition') }}"
-CANDIDATE = "{{ ti.xcom_pull(task_ids='aws_train.wait_automl')"
-PLAN = "{{ ti.xcom_pull(task_ids='aws_deploy.champion_package')"
 
 DEFAULT_ARGS = {
     "owner": "data-platform",
-    "retries": 2,
+    "retries": int(os.getenv("AQICAST_TASK_RETRIES", 2)),
     "retry_delay": pendulum.duration(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": pendulum.duration(minutes=30),
@@ -91,7 +91,6 @@ def _ctx() -> tuple[str, str, dict]:
         "date": Param(None, type=["null", "string"], format="date", description="partition to run (manual runs)"),
         "train_budget_s": Param(60, type="integer", minimum=5, maximum=3600, description="local AutoML budget"),
     },
-    render_template_as_native_obj=True,
 )
 def aqicast_daily():
     @task
@@ -153,8 +152,8 @@ def aqicast_daily():
                          "--raw-root": config.template("S3_RAW_ROOT"),
                          "--reprocess-days": "{{ params.reprocess_days | string }}"},
             create_job_kwargs=glue_job_kwargs(script_location=config.template("ARTIFACTS") + "/glue/glue_job.py",
-                                              role=config.template("GLUE_ROLE"),
                                               extra_py_files=config.template("ARTIFACTS") + "/glue/aqicast.zip"),
+            iam_role_name=config.template("GLUE_ROLE"),
             wait_for_completion=False, aws_conn_id=config.template("AWS_CONN_ID"), outlets=[CURATED, FEATURES],
         )
         wait_etl = GlueJobSensor(task_id="wait_glue_etl", job_name=config.template("GLUE_JOB"), run_id=glue_etl.output,
@@ -214,28 +213,22 @@ def aqicast_daily():
             from include.runtime import judge_aws_challenger
 
             outcome = judge_aws_challenger(_ctx()[0], candidate)
-            ctx = get_current_context()
-            ctx["ti"].xcom_push(key="customer_metadata", value=outcome["customer_metadata"])
-            ctx["ti"].xcom_push(key="reason", value=outcome["reason"])
+            ti = get_current_context()["ti"]
+            for key in ("reason", "image", "model_url", "extras"):
+                ti.xcom_push(key=key, value=outcome[key])
             return "aws_train.register_approved" if outcome["approved"] else "aws_train.register_rejected"
 
         judged = judge_challenger(wait_automl.output)
         for approval, task_id in ((ApprovalStatus.APPROVED, "register_approved"),
                                   (ApprovalStatus.REJECTED, "register_rejected")):
-            judged >> SageMakerRegisterModelVersionOperator(
+            judged >> RegisterModelVersionOperator(
                 task_id=task_id,
-                image_uri=CANDIDATE + "['containers'][0]['Image'] }}",
-                model_url=CANDIDATE + "['containers'][0]['ModelDataUrl'] }}",
+                image_uri=judged["image"],
+                model_url=judged["model_url"],
                 package_group_name=config.template("MODEL_GROUP"),
-                package_desc="{{ ti.xcom_pull(task_ids='aws_train.judge_challenger', key='reason') }}",
+                package_desc=judged["reason"],
                 model_approval=approval,  # the enum, not a string
-                extras={
-                    "InferenceSpecification": {"Containers": CANDIDATE + "['containers'] }}",
-                                               "SupportedContentTypes": ["text/csv"],
-                                               "SupportedResponseMIMETypes": ["text/csv"]},
-                    "CustomerMetadataProperties":
-                        "{{ ti.xcom_pull(task_ids='aws_train.judge_challenger', key='customer_metadata') }}",
-                },
+                extras=judged["extras"],  # the candidate's containers and our metrics/lineage metadata
                 aws_conn_id=config.template("AWS_CONN_ID"), outlets=[MODELS],
             )
 
@@ -251,21 +244,26 @@ def aqicast_daily():
         return publish()
 
     with TaskGroup("aws_deploy", tooltip="serverless endpoint update with check and rollback") as aws_deploy:
-        @task.short_circuit
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
         def champion_package() -> dict | None:
             """Continue only if the registry's champion is not what the endpoint serves already."""
             from include.runtime import endpoint_plan
 
-            return endpoint_plan(_ctx()[0])
+            the_plan = endpoint_plan(_ctx()[0])
+            if the_plan:
+                ti = get_current_context()["ti"]
+                for key in ("model", "endpoint_config", "endpoint"):
+                    ti.xcom_push(key=key, value=the_plan[key])
+            return the_plan
 
         plan = champion_package()
-        create_model = SageMakerModelOperator(task_id="create_model", config=PLAN + "['model'] }}",
+        create_model = SageMakerModelOperator(task_id="create_model", config=plan["model"],
                                               aws_conn_id=config.template("AWS_CONN_ID"))
         create_config = SageMakerEndpointConfigOperator(task_id="create_endpoint_config",
-                                                        config=PLAN + "['endpoint_config'] }}",
+                                                        config=plan["endpoint_config"],
                                                         aws_conn_id=config.template("AWS_CONN_ID"))
         # operation="create" updates an existing endpoint in place (the provider switches to update).
-        update_endpoint = SageMakerEndpointOperator(task_id="update_endpoint", config=PLAN + "['endpoint'] }}",
+        update_endpoint = SageMakerEndpointOperator(task_id="update_endpoint", config=plan["endpoint"],
                                                     operation="create", wait_for_completion=True,
                                                     aws_conn_id=config.template("AWS_CONN_ID"))
 
@@ -287,7 +285,7 @@ def aqicast_daily():
         plan >> create_model >> create_config >> update_endpoint >> checked
         [update_endpoint, checked] >> rollback(plan)
 
-    @task(outlets=[FORECASTS], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    @task(outlets=[FORECASTS], trigger_rule=TriggerRule.NONE_FAILED)
     def forecast() -> list[dict]:
         """Tomorrow's AQI per city, written to forecasts/city_daily/date=D."""
         from include.runtime import forecast as run_forecast
@@ -302,7 +300,9 @@ def aqicast_daily():
     deploy = choose_deploy()
     local_train, skipped = train_local(), skip_training()
     partition >> branch >> [local_ingest, aws_ingest] >> gate >> policy >> [local_train, skipped, aws_train]
-    [local_train, skipped, aws_train] >> deploy >> [publish_local_champion(), aws_deploy] >> forecast()
+    [local_train, skipped, aws_train] >> deploy >> [published := publish_local_champion(), plan]
+    # Forecast after whichever deploy ran; with no new model the aws deploy is skipped, not failed.
+    [published, checked] >> forecast()
 
 
 aqicast_daily()

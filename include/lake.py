@@ -26,7 +26,12 @@ PART = "part-00000.parquet"
 
 def filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The fsspec filesystem for a root (local path or URL) and the root as that filesystem's path."""
-    fs, path = fsspec.core.url_to_fs(str(root))
+    options = {}
+    if str(root).startswith(("s3://", "s3a://")):
+        # Partitions appear while a process lives (the API, a scheduler worker): never trust a
+        # cached directory listing for existence checks.
+        options["use_listings_cache"] = False
+    fs, path = fsspec.core.url_to_fs(str(root), **options)
     return fs, path.rstrip("/")
 
 

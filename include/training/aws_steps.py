@@ -58,6 +58,13 @@ def judge_challenger(lake: "Lake", day: dt.date, candidate: dict, champion_versi
              "eval_start": start.isoformat(), "eval_end": end.isoformat(), "estimator": candidate.get("candidate"),
              "features": feature_columns(data),  # the CSV column order Autopilot trained on
              "champion_version": champion_version, "lineage": {"features/city_daily": [str(data["date"].min()), day.isoformat()]}}
-    return {"approved": decision.yes, "reason": decision.reason,
-            "customer_metadata": {"metrics": json.dumps(m, default=str), "properties": json.dumps(props, default=str),
-                                  "artifact": (candidate.get("containers") or [{}])[0].get("ModelDataUrl", "")}}
+    containers = candidate.get("containers") or [{}]
+    metadata = {"metrics": json.dumps(m, default=str), "properties": json.dumps(props, default=str),
+                "artifact": containers[0].get("ModelDataUrl", "")}
+    return {"approved": decision.yes, "reason": decision.reason, "customer_metadata": metadata,
+            "image": containers[0].get("Image", ""), "model_url": containers[0].get("ModelDataUrl", ""),
+            # merged over the provider's create_model_package request: keep the candidate's
+            # environment (the ensemble container needs it) and our metrics/lineage
+            "extras": {"InferenceSpecification": {"Containers": containers, "SupportedContentTypes": ["text/csv"],
+                                                  "SupportedResponseMIMETypes": ["text/csv"]},
+                       "CustomerMetadataProperties": metadata}}

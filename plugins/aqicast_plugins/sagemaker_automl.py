@@ -75,3 +75,13 @@ def job_done(hook: SageMakerHook, name: str) -> bool:
     if status in FAILED:
         raise AirflowException(f"AutoML job {name} {status}: {desc.get('FailureReason', 'no reason given')}")
     return status in DONE
+
+
+from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator  # noqa: E402
+
+
+class RegisterModelVersionOperator(SageMakerRegisterModelVersionOperator):
+    """The provider's operator with ``extras`` templated too, so the winning candidate's full
+    container list (image, artifact, environment) and our metadata can come from XCom."""
+
+    template_fields: Sequence[str] = (*SageMakerRegisterModelVersionOperator.template_fields, "extras")
