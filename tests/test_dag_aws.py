@@ -73,10 +73,8 @@ def aws_env(moto_server, monkeypatch, local_lake):
     fsspec.filesystem("s3", skip_instance_cache=True).put(local_lake.root + "/", "aqicast-lake/", recursive=True)
 
     # Short windows for a month of data (the same code paths as the 30-day default).
-    import include.training.aws_steps as aws_steps
     import include.training.steps as steps
     monkeypatch.setattr(steps, "EVAL_DAYS", 7)
-    monkeypatch.setattr(aws_steps, "EVAL_DAYS", 7)
 
     # Glue: crawls finish immediately, and report AWS's status word.
     state_manager.set_transition(model_name="glue::crawl", transition={"progression": "immediate"})

@@ -10,7 +10,7 @@ from include.training import baselines, policies
 from include.training.autopilot import automl_v2_request, job_name, training_csvs
 from include.training.dataset import TARGET, between, feature_columns, labelled
 from include.training.evaluate import metrics, skill
-from include.training.steps import EVAL_DAYS, evaluation_window, load_features
+from include.training.steps import evaluation_window, load_features
 
 if TYPE_CHECKING:  # pragma: no cover
     from include.lake import Lake
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def export_training_data(lake: "Lake", s3, day: dt.date, *, artifacts: str, role_arn: str, run_id: str = "") -> dict:
     """Write train/validation CSVs to ``<artifacts>/autopilot/<job>/`` and return the V2 request."""
     name = job_name(day, run_id)
-    start, end = evaluation_window(day, EVAL_DAYS)
+    start, end = evaluation_window(day)
     train_csv, val_csv, features = training_csvs(load_features(lake, day), start, end)
     bucket, _, prefix = artifacts.removeprefix("s3://").partition("/")
     base = "/".join(p for p in (prefix, "autopilot", name) if p)
@@ -36,7 +36,7 @@ def judge_challenger(lake: "Lake", day: dt.date, candidate: dict, champion_versi
     measured on our validation channel, which is exactly the evaluation window; persistence and
     the champion (``champion_predict(frame) -> predictions``, e.g. the endpoint) are scored on the
     same rows. Returns the decision and the registry metadata (same keys as the local registry)."""
-    start, end = evaluation_window(day, EVAL_DAYS)
+    start, end = evaluation_window(day)
     data = labelled(load_features(lake, day))
     holdout = between(data, start, end)
     challenger_mae = float(candidate["value"]) if candidate.get("objective") == "MAE" and candidate.get("value") is not None else None

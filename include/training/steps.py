@@ -63,18 +63,20 @@ def retrain_decision(lake: Lake, registry: Registry, day: dt.date, force: bool =
         live_mae=live, live_days=days, force=force)
 
 
-def evaluation_window(day: dt.date, eval_days: int = EVAL_DAYS) -> tuple[dt.date, dt.date]:
-    """The most recent ``eval_days`` whose targets are known at the end of ``day``."""
+def evaluation_window(day: dt.date, eval_days: int | None = None) -> tuple[dt.date, dt.date]:
+    """The most recent ``eval_days`` (default ``EVAL_DAYS``) whose targets are known at the end of ``day``."""
+    eval_days = eval_days or EVAL_DAYS
     end = day - dt.timedelta(days=1)
     return end - dt.timedelta(days=eval_days - 1), end
 
 
 def train_and_register(lake: Lake, registry: Registry, day: dt.date, *, time_budget: float | None = None,
-                       trainer=None, eval_days: int = EVAL_DAYS, min_train_rows: int = MIN_TRAIN_ROWS) -> dict:
+                       trainer=None, eval_days: int | None = None, min_train_rows: int | None = None) -> dict:
     """Train a challenger on features through ``day``, judge it on the recent window, register it."""
     from include.training.train import fit
 
     trainer = trainer or fit
+    min_train_rows = min_train_rows or MIN_TRAIN_ROWS
     data = labelled(load_features(lake, day))
     eval_start, eval_end = evaluation_window(day, eval_days)
     train = data[data["date"] < eval_start.isoformat()]
