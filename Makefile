@@ -5,13 +5,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
+# A side venv with docker-compose 1.29 (pure Python) to validate docker-compose.yaml without an engine.
+COMPOSE_VENV := .venv-compose
+COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv run test test-fast bench clean lock
+.PHONY: help venv run test bench clean lock airflow airflow-stop serve
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
 	@echo "make test   - set up the venv and run the test suite"
+	@echo "make airflow - start the Airflow UI (airflow standalone) on this project's DAGs; make airflow-stop stops it"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make lock   - re-resolve requirements*.txt from requirements*.in"
 
@@ -27,15 +31,26 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/aqicast run
 
-test: $(STAMP)
-	$(PY) -m pytest -n 2 --timeout 600
+$(COMPOSE): deploy/compose-build-constraints.txt | $(STAMP)
+	$(UV) venv --quiet --allow-existing -p $(shell command -v $(PYTHON)) $(COMPOSE_VENV)
+	$(UV) pip install --quiet -p $(COMPOSE_VENV)/bin/python --build-constraints deploy/compose-build-constraints.txt docker-compose==1.29.2
+	touch $(COMPOSE)
+
+test: $(STAMP) $(COMPOSE)
+	$(PY) -m pytest -n 2 --timeout 900
 
 bench: $(STAMP)
 	$(PY) bench/etl_bench.py
+
+airflow: $(STAMP)
+	@bash scripts/airflow-local.sh start
+
+airflow-stop:
+	@bash scripts/airflow-local.sh stop
 
 lock:
 	uv pip compile requirements.in -p 3.11 -o requirements.txt
 	uv pip compile requirements-dev.in -p 3.11 -o requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) var .airflow
+	rm -rf $(VENV) $(COMPOSE_VENV) var .airflow

@@ -74,17 +74,49 @@ def cmd_discover(args) -> int:
     return 0
 
 
-def cmd_etl(args) -> int:
+def _etl_day(job: tuple[str, str, str]) -> dict:
+    """One day's curated partitions, without features (a process-pool worker)."""
     from include.etl.pipeline import run_etl
     from include.etl.rawio import RawRoot
     from include.lake import Lake
 
-    lake, raw = Lake(config.lake_root(args.lake)), RawRoot(config.raw_root(args.raw_root))
-    reports = []
-    for day in days_of(args):
-        reports.append(run_etl(day, lake, raw))
-        if not args.json:
-            print(f"{day}: done in {reports[-1]['seconds']:.1f}s", file=sys.stderr)
+    day, lake_root, raw_root = job
+    return run_etl(dt.date.fromisoformat(day), Lake(lake_root), RawRoot(raw_root), with_features=False)
+
+
+def etl_range(days: list[dt.date], lake_root: str, raw_root: str, jobs: int = 1, quiet: bool = False) -> list[dict]:
+    """ETL over ``days``. With ``jobs`` > 1 the days' curated partitions are built in parallel, then
+    every day's features in one pass (the same function as the daily build, so the same rows)."""
+    from include.etl.features import FEATURES, features_range
+    from include.etl.pipeline import run_etl
+    from include.etl.rawio import RawRoot
+    from include.lake import Lake
+
+    lake = Lake(lake_root)
+    if jobs <= 1:
+        reports = []
+        for day in days:
+            reports.append(run_etl(day, lake, RawRoot(raw_root)))
+            if not quiet:
+                print(f"{day}: done in {reports[-1]['seconds']:.1f}s", file=sys.stderr)
+        return reports
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        reports = list(pool.map(_etl_day, [(d.isoformat(), lake_root, raw_root) for d in days], chunksize=8))
+    features = features_range(lake, days[0], days[-1])
+    for day, frame in features.groupby("date") if len(features) else []:
+        lake.write_partition(FEATURES, day, frame.reset_index(drop=True))
+    if not quiet:
+        print(f"{len(days)} days with {jobs} processes; features built in one pass", file=sys.stderr)
+    return reports
+
+
+def cmd_etl(args) -> int:
+    from include.lake import Lake
+
+    lake = Lake(config.lake_root(args.lake))
+    reports = etl_range(days_of(args), lake.root, config.raw_root(args.raw_root), jobs=args.jobs, quiet=args.json)
     failed = [f for r in reports for s in r["sources"].values() for f in s["failed_objects"]]
     if args.json:
         print(json.dumps(reports, indent=2))
@@ -193,11 +225,90 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+SAMPLE_FIRST, SAMPLE_LAST = dt.date(2013, 3, 1), dt.date(2016, 2, 28)
+
+
+def airflow_env(lake_root: str) -> dict:
+    """Environment for the project's local Airflow: AIRFLOW_HOME inside the project (git-ignored),
+    SQLite, this repo's dags/ and plugins/, no example DAGs."""
+    import os
+
+    home = config.PROJECT_ROOT / ".airflow"
+    home.mkdir(exist_ok=True)
+    venv_bin = str(config.PROJECT_ROOT / ".venv" / "bin")
+    return {**os.environ, "AIRFLOW_HOME": str(home), "AQICAST_LAKE": lake_root,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(config.PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(config.PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
+
+
 def cmd_run(args) -> int:
-    """The daily pipeline on this machine (grows as steps land): ETL for the date range."""
-    if not (args.date or args.start):
-        args.start, args.end = parse_day("2015-01-01"), parse_day("2015-01-31")
-    return cmd_etl(args)
+    """The daily pipeline, locally, through Airflow: bootstrap the sample's history once (fast
+    in-process ETL), then run the DAG for the last day with `airflow dags test` and print tomorrow's
+    forecast per city."""
+    import subprocess
+    import time
+
+    from include.etl.features import FEATURES
+    from include.lake import Lake
+    from include.training.forecast import FORECASTS
+
+    lake = Lake(config.lake_root(args.lake))
+    day = args.date or SAMPLE_LAST
+    first = args.start or SAMPLE_FIRST
+    have = set(lake.partition_days(FEATURES))
+    history = [first + dt.timedelta(days=i) for i in range((day - first).days)]
+    todo = [d for d in history if d.isoformat() not in have]
+    t0 = time.perf_counter()
+    if todo:
+        print(f"[1/3] Bootstrapping history: ETL of {len(todo)} days ({todo[0]} .. {todo[-1]}) into {lake.root} ...",
+              flush=True)
+        etl_range([todo[0] + dt.timedelta(days=i) for i in range((todo[-1] - todo[0]).days + 1)],
+                  lake.root, config.raw_root(args.raw_root), jobs=2, quiet=True)
+        print(f"      done in {time.perf_counter() - t0:.0f}s", flush=True)
+    else:
+        print(f"[1/3] History already in {lake.root} ({len(have)} days of features)", flush=True)
+
+    env = airflow_env(lake.root)
+    home = env["AIRFLOW_HOME"]
+    logs = config.PROJECT_ROOT / "var" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    if not (config.PROJECT_ROOT / ".airflow" / "airflow.db").exists():
+        print(f"[2/3] Creating the Airflow metadata DB in {home} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = logs / f"aqicast_daily_{day}.log"
+    conf = json.dumps({"backend": "local", "retrain": "auto"})
+    print(f"[3/3] airflow dags test aqicast_daily {day}  (log: {log_path})", flush=True)
+    t1 = time.perf_counter()
+    with open(log_path, "w") as log_file:
+        done = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", "aqicast_daily", day.isoformat(),
+                               "-c", conf], env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    text = log_path.read_text(errors="replace")
+    ok = done.returncode == 0 and "state=success" in text
+    for line in text.splitlines():
+        if any(k in line for k in ("Quality gate", "retrain yes", "retrain no", "training outcome", "[DAG TEST] end task")):
+            print("      " + line.split("] ", 1)[-1][:300] if "] " in line else line[:300])
+    print(f"      DAG run {'succeeded' if ok else 'FAILED'} in {time.perf_counter() - t1:.0f}s", flush=True)
+    if not ok:
+        print(f"See {log_path}", file=sys.stderr)
+        return 1
+    fc = lake.read_partition(FORECASTS, day)
+    print(f"\nTomorrow's air quality ({(day + dt.timedelta(days=1)).isoformat()}), issued from {day}:\n")
+    rows = [{**r, "interval": f"{r['aqi_lower']}-{r['aqi_upper']}"} for r in fc.to_dict("records")]
+    print(format_table(rows, ["forecast_date", "city", "city_country", "aqi_pred", "interval", "category",
+                              "dominant_pollutant", "aqi_today", "model_version"]))
+    print(f"""
+Outputs:
+  lake            {lake.root}
+  forecasts       {lake.partition_file(FORECASTS, day)}
+  features        {lake.partition_dir(FEATURES, day)}
+  quality report  {lake.path("quality", f"date={day}", "results.json")}
+  data docs       {lake.path("quality", "docs", "index.html")}
+  model registry  {lake.path("registry")}
+  Airflow log     {log_path}
+Total {time.perf_counter() - t0:.0f}s. Browse the runs: make airflow""")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,6 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("etl", help="ingest raw data into the curated lake for a date or a range")
     _common(p)
     p.add_argument("--reprocess-days", type=int, default=0, help="also re-run the N days before (late data)")
+    p.add_argument("--jobs", type=int, default=1, help="processes for a range (bootstraps, backfills); default 1")
     p.set_defaults(func=cmd_etl)
 
     p = sub.add_parser("check", help="run the data-quality gate (Great Expectations) for a date or a range")
@@ -235,9 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=float, default=20, help="AutoML time budget per retrain, seconds (default 20)")
     p.set_defaults(func=cmd_backtest)
 
-    p = sub.add_parser("run", help="run the daily pipeline locally (default: the sample's January 2015)")
+    p = sub.add_parser("run", help="bootstrap the sample's history, then run the daily DAG through Airflow for the last day")
     _common(p)
-    p.add_argument("--reprocess-days", type=int, default=0)
     p.set_defaults(func=cmd_run)
     return parser
 
