@@ -114,10 +114,10 @@ class Lake:
         import pandas as pd
 
         frames = [self.read_partition(table, d, columns) for d in days if self.has_partition(table, d)]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame(columns=columns) if columns else pd.DataFrame()
-        return pd.concat(frames, ignore_index=True)
+        rows = [f for f in frames if len(f)]
+        if not rows:  # keep the schema of an empty partition, so callers can still select columns
+            return frames[0].iloc[:0] if frames else (pd.DataFrame(columns=columns) if columns else pd.DataFrame())
+        return pd.concat(rows, ignore_index=True)
 
     def partition_days(self, table: str) -> list[str]:
         """The dates that have a partition of ``table``, sorted."""

@@ -125,3 +125,20 @@ def test_incomplete_days_give_no_statistic(raw_builder):
     assert row["pm25_hours"] == 17
     assert row["pm25_mean"] != row["pm25_mean"]  # NaN: fewer than 18 of 24 hours (EPA 75 %)
     assert row["aqi"] != row["aqi"]
+
+
+def test_header_only_files_are_a_day_without_values(raw_builder):
+    raw_builder.write(REL.format(id=9000001), openaq_archive.HEADER + "\n", gz=True)
+    raw_builder.write(REL.format(id=9000002), openaq_archive.HEADER, gz=True)
+    result = openaq_archive.read_archive_day(raw_builder.raw, DAY)
+    assert result.failures == [] and result.data.empty and result.quarantine.empty and result.files == 2
+
+
+def test_a_day_without_any_air_quality_still_writes_its_partitions(tmp_path, sample_raw):
+    from include.etl.pipeline import run_etl
+    from include.lake import Lake
+
+    lake = Lake(str(tmp_path / "lake"))
+    report = run_etl(dt.date(2010, 1, 5), lake, sample_raw)  # before the sample's monitors
+    assert report["outputs"]["air_quality_daily"] == 0
+    assert lake.read_partition("curated/air_quality_daily", dt.date(2010, 1, 5)).empty

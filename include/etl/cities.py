@@ -69,8 +69,7 @@ def _unit_vectors(lat, lon):
 def _tree():
     from scipy.spatial import cKDTree
 
-    g = gazetteer()
-    return cKDTree(_unit_vectors(g["city_lat"], g["city_lon"]))
+    return cKDTree(_city_vectors())
 
 
 def _chord(km: float) -> float:
@@ -94,34 +93,20 @@ def assign_cities(locations: "pd.DataFrame") -> "pd.DataFrame":
     g = gazetteer()
     n = len(locations)
     choice = np.full(n, -1, dtype=np.int64)
-    lat = pd.to_numeric(locations["lat"], errors="coerce").to_numpy()
-    lon = pd.to_numeric(locations["lon"], errors="coerce").to_numpy()
-    hints = [_fold(h) if isinstance(h, str) and h not in ("", "nan", "None") else "" for h in locations["city_hint"]]
+    lat = pd.to_numeric(locations["lat"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(locations["lon"], errors="coerce").to_numpy(dtype=float)
+    folded: dict = {}  # hints repeat (a city's monitors share it): fold each distinct one once
+    hints = np.array([folded.setdefault(h, _fold(h)) if isinstance(h, str) and h not in ("", "nan", "None") else ""
+                      for h in locations["city_hint"]], dtype=object)
     countries = [str(c) if isinstance(c, str) and len(c) == 2 else "" for c in locations["country"]]
     has_xy = ~(np.isnan(lat) | np.isnan(lon))
 
     if has_xy.any():
         idx = np.flatnonzero(has_xy)
-        pts = _unit_vectors(lat[idx], lon[idx])
-        candidates = _tree().query_ball_point(pts, r=_chord(config.METRO_RADIUS_KM))
-        glat, glon = g["city_lat"].to_numpy(), g["city_lon"].to_numpy()
-        radius, keys = g["radius_km"].to_numpy(), g["key"].to_numpy()
-        for i, cand in zip(idx, candidates):
-            if not cand:
-                continue
-            cand = np.sort(np.asarray(cand))  # gazetteer rows are sorted most-populous first
-            d = _distance_km(np.linalg.norm(_unit_vectors(glat[cand], glon[cand]) - _unit_vectors([lat[i]], [lon[i]]), axis=1))
-            inside = cand[d <= radius[cand]]
-            if not len(inside):
-                continue
-            named = inside[keys[inside] == hints[i]] if hints[i] else inside[:0]
-            choice[i] = named[0] if len(named) else inside[0]
+        choice[idx] = _by_catchment(lat[idx], lon[idx], hints[idx])
 
     if (~has_xy).any():
-        first_by_key = {}
-        for row, (key, cc) in enumerate(zip(g["key"], g["city_country"])):
-            first_by_key.setdefault((key, cc), row)
-            first_by_key.setdefault((key, ""), row)
+        first_by_key = _first_by_name()
         for i in np.flatnonzero(~has_xy):
             if hints[i]:
                 choice[i] = first_by_key.get((hints[i], countries[i]), first_by_key.get((hints[i], ""), -1))
@@ -131,3 +116,50 @@ def assign_cities(locations: "pd.DataFrame") -> "pd.DataFrame":
     picked.loc[choice < 0, :] = pd.NA
     picked.index = locations.index
     return picked
+
+
+def _by_catchment(lat, lon, hints):
+    """Rule 2 for points with coordinates, all at once: the gazetteer row of each point's city, or -1.
+
+    Every (point, candidate city within the metro radius) pair is one row of flat arrays; a pair
+    is *inside* if the point lies within that city's own radius. Per point the winner is the
+    inside candidate named by its hint, else the first (most populous) inside candidate."""
+    import numpy as np
+
+    g = gazetteer()
+    pts = _unit_vectors(lat, lon)
+    candidates = _tree().query_ball_point(pts, r=_chord(config.METRO_RADIUS_KM))
+    sizes = np.fromiter((len(c) for c in candidates), dtype=np.int64, count=len(candidates))
+    choice = np.full(len(pts), -1, dtype=np.int64)
+    if not sizes.sum():
+        return choice
+    point = np.repeat(np.arange(len(pts)), sizes)
+    city = np.concatenate([np.asarray(c, dtype=np.int64) for c in candidates if len(c)])
+    d = _distance_km(np.linalg.norm(_city_vectors()[city] - pts[point], axis=1))
+    inside = d <= g["radius_km"].to_numpy()[city]
+    point, city = point[inside], city[inside]
+    named = (g["key"].to_numpy()[city] == hints[point]) & (hints[point] != "")
+    # Rows are gazetteer-ordered (most populous first): sort each point's candidates named-first,
+    # then by row, and keep the first per point.
+    order = np.lexsort((city, ~named, point))
+    point, city = point[order], city[order]
+    first = np.r_[True, point[1:] != point[:-1]]
+    choice[point[first]] = city[first]
+    return choice
+
+
+@functools.lru_cache(maxsize=1)
+def _city_vectors():
+    g = gazetteer()
+    return _unit_vectors(g["city_lat"], g["city_lon"])
+
+
+@functools.lru_cache(maxsize=1)
+def _first_by_name() -> dict:
+    """Rule 3's lookup: (folded name, country) and (folded name, "") -> most populous gazetteer row."""
+    g = gazetteer()
+    first_by_key: dict = {}
+    for row, (key, cc) in enumerate(zip(g["key"].tolist(), g["city_country"].tolist())):
+        first_by_key.setdefault((key, cc), row)
+        first_by_key.setdefault((key, ""), row)
+    return first_by_key

@@ -52,15 +52,20 @@ def hourly_matrix(m: "pd.DataFrame"):
     import pandas as pd
 
     hour = m["start_local"].dt.hour.to_numpy()
-    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([m["location_id"], m["parameter"]]))
-    n = len(uniques)
-    total = np.zeros((n, 24))
-    count = np.zeros((n, 24))
-    np.add.at(total, (codes, hour), m["value"].to_numpy(dtype=float))
-    np.add.at(count, (codes, hour), 1.0)
+    # Series = distinct (location_id, parameter) pairs in order of first appearance. Factorising the
+    # two columns apart and then their combined codes is much cheaper than a MultiIndex.
+    loc_codes, locations = pd.factorize(m["location_id"])
+    par_codes, parameters = pd.factorize(m["parameter"])
+    codes, pairs = pd.factorize(loc_codes.astype(np.int64) * len(parameters) + par_codes)
+    n = len(pairs)
+    # bincount adds in row order, exactly like the np.add.at it replaces, only much faster.
+    cell = codes * 24 + hour
+    total = np.bincount(cell, weights=m["value"].to_numpy(dtype=float), minlength=n * 24).reshape(n, 24)
+    count = np.bincount(cell, minlength=n * 24).reshape(n, 24)
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(count > 0, total / count, np.nan)
-    keys = pd.DataFrame(list(uniques), columns=["location_id", "parameter"])
+    keys = pd.DataFrame({"location_id": locations.take(pairs // len(parameters)),
+                         "parameter": parameters.take(pairs % len(parameters))})
     return keys, values
 
 
@@ -102,9 +107,12 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None
     import pandas as pd
 
     pm25_table = pm25_table or config.PM25_TABLE
-    m = m.assign(value=m["value"].clip(lower=0.0))  # noise negatives count as 0 (EPA practice)
-    hourly = m[m["period_hours"] <= 1.0]
-    daily = m[m["period_hours"] == 24.0]
+    # Only the columns the statistics need (filtering every text column of ~1.4M rows is costly).
+    series = m[["location_id", "parameter", "start_local", "period_hours"]].assign(
+        value=m["value"].clip(lower=0.0))  # noise negatives count as 0 (EPA practice)
+    is_hourly = (series["period_hours"] <= 1.0).to_numpy()
+    hourly = series if is_hourly.all() else series[is_hourly]
+    daily = series[(series["period_hours"] == 24.0).to_numpy()]
 
     stats = []
     if len(hourly):
@@ -138,7 +146,8 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None
     out["aqi_category"] = epa.category(out["aqi"].to_numpy())
     out["pm25_table"] = pm25_table
 
-    meta = m.drop_duplicates("location_id").set_index("location_id")[LOCATION_COLUMNS[1:] + ["city_hint"]]
+    first_rows = ~m["location_id"].duplicated().to_numpy()
+    meta = m.loc[first_rows, LOCATION_COLUMNS + ["city_hint"]].set_index("location_id")
     out = meta.join(out, how="inner").reset_index()
     out = pd.concat([out, assign_cities(out)], axis=1).drop(columns=["city_hint"])
     out.insert(0, "date", day.isoformat())

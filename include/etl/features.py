@@ -99,32 +99,67 @@ def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame") -> "pd.DataFra
         for c in cols:
             out[c] = np.nan
     else:
-        from include.etl.cities import EARTH_RADIUS_KM, _unit_vectors
-
         w = w[w["lat"].notna() & w["lon"].notna()]
-        rows = []
+        found = []
         for wdate, group in cities.groupby("weather_date"):
             stations = w[w["date"] == wdate]
             if stations.empty:
                 continue
-            sv = _unit_vectors(stations["lat"], stations["lon"])
-            cv = _unit_vectors(group["city_lat"], group["city_lon"])
-            chord = np.linalg.norm(cv[:, None, :] - sv[None, :, :], axis=2)
-            km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
-            order = np.argsort(km, axis=1, kind="stable")[:, :WEATHER_STATIONS]
-            values = stations[cols].astype("float64").to_numpy()
-            for i, (idx, row) in enumerate(group.iterrows()):
-                near = [j for j in order[i] if km[i, j] <= WEATHER_RADIUS_KM]
-                if near:
-                    with np.errstate(invalid="ignore"), _nowarn():
-                        mean = np.nanmean(values[near], axis=0)
-                    rows.append((idx, len(near), float(km[i, near[0]]), *mean))
-        found = pd.DataFrame(rows, columns=["idx", "weather_stations", "weather_km", *cols]).set_index("idx")
-        out = out.join(found)
+            means = _nearest_station_means(group, stations, cols)
+            if means is not None:
+                found.append(means)
+        columns = ["weather_stations", "weather_km", *cols]
+        out = out.join(pd.concat(found) if found else pd.DataFrame(columns=columns))
     out["weather_stations"] = out.get("weather_stations", pd.Series(0, index=out.index)).fillna(0).astype("int64")
     for c in WEATHER_VARS:
         out[f"{c}_missing"] = out[c].isna()
     return out
+
+
+def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols: list[str]) -> "pd.DataFrame | None":
+    """Per city of ``group`` with a station within ``WEATHER_RADIUS_KM``: the number of stations
+    used (the ``WEATHER_STATIONS`` nearest in range), the nearest one's distance and the nanmean of
+    ``cols`` over them (None if no city has one). Ties in distance go to the earlier station row."""
+    import numpy as np
+    import pandas as pd
+    from scipy.spatial import cKDTree
+
+    from include.etl.cities import EARTH_RADIUS_KM, _chord, _unit_vectors
+
+    sv = _unit_vectors(stations["lat"], stations["lon"])
+    cv = _unit_vectors(group["city_lat"], group["city_lon"])
+    # Candidate pairs from a KD-tree (the radius padded so rounding can only add pairs), then the
+    # exact distance rule on each pair.
+    near = cKDTree(sv).query_ball_point(cv, r=_chord(WEATHER_RADIUS_KM) * (1 + 1e-9) + 1e-12)
+    sizes = np.fromiter((len(c) for c in near), dtype=np.int64, count=len(near))
+    if not sizes.sum():
+        return None
+    city = np.repeat(np.arange(len(cv)), sizes)
+    station = np.concatenate([np.asarray(c, dtype=np.int64) for c in near if len(c)])
+    chord = np.linalg.norm(cv[city] - sv[station], axis=1)
+    km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
+    keep = km <= WEATHER_RADIUS_KM
+    if not keep.any():
+        return None
+    city, station, km = city[keep], station[keep], km[keep]
+    order = np.lexsort((station, km, city))  # per city: nearest first, ties to the earlier station
+    city, station, km = city[order], station[order], km[order]
+    starts = np.flatnonzero(np.r_[True, city[1:] != city[:-1]])
+    rank = np.arange(len(city)) - np.repeat(starts, np.diff(np.r_[starts, len(city)]))
+    used = rank < WEATHER_STATIONS
+    city, station, km, rank = city[used], station[used], km[used], rank[used]
+    # A (city, rank, variable) array, NaN where a city has fewer stations; nanmean over rank.
+    found, slot = np.unique(city, return_inverse=True)
+    values = stations[cols].astype("float64").to_numpy()
+    stacked = np.full((len(found), WEATHER_STATIONS, len(cols)), np.nan)
+    stacked[slot, rank] = values[station]
+    with np.errstate(invalid="ignore"), _nowarn():
+        mean = np.nanmean(stacked, axis=1)
+    return pd.DataFrame(
+        {"weather_stations": np.bincount(slot).astype(np.int64), "weather_km": km[rank == 0],
+         **{c: mean[:, j] for j, c in enumerate(cols)}},
+        index=group.index[found],
+    )
 
 
 class _nowarn:
@@ -137,6 +172,23 @@ class _nowarn:
 
     def __exit__(self, *exc):
         return self._w.__exit__(*exc)
+
+
+def _trailing_window(window: int):
+    """A window indexer equal to ``rolling(window)`` (the ``window`` rows ending at each row) whose
+    bounds are computed once: pandas asks again for every column, i.e. for every city."""
+    import numpy as np
+    from pandas.api.indexers import BaseIndexer
+
+    class Trailing(BaseIndexer):
+        def get_window_bounds(self, num_values=0, min_periods=None, center=None, closed=None, step=None):
+            if num_values not in cache:
+                end = np.arange(1, num_values + 1, dtype=np.int64)
+                cache[num_values] = (np.clip(end - window, 0, num_values), end)
+            return cache[num_values]
+
+    cache: dict = {}
+    return Trailing(window_size=window)
 
 
 def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date]) -> "pd.DataFrame":
@@ -166,12 +218,13 @@ def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: lis
     for k in LAGS:
         derived[f"aqi_lag{k}"] = aqi.shift(k)
         derived[f"pm25_lag{k}"] = pm25.shift(k)
-    derived["aqi_roll3_mean"] = aqi.rolling(3, min_periods=1).mean()
-    derived["aqi_roll7_mean"] = aqi.rolling(7, min_periods=1).mean()
-    derived["aqi_roll7_std"] = aqi.rolling(7, min_periods=2).std()
-    derived["aqi_roll7_max"] = aqi.rolling(7, min_periods=1).max()
-    derived["pm25_roll7_mean"] = pm25.rolling(7, min_periods=1).mean()
-    derived["aqi_days_seen7"] = aqi.notna().rolling(7, min_periods=1).sum()
+    last3, last7 = _trailing_window(3), _trailing_window(7)
+    derived["aqi_roll3_mean"] = aqi.rolling(last3, min_periods=1).mean()
+    derived["aqi_roll7_mean"] = aqi.rolling(last7, min_periods=1).mean()
+    derived["aqi_roll7_std"] = aqi.rolling(last7, min_periods=2).std()
+    derived["aqi_roll7_max"] = aqi.rolling(last7, min_periods=1).max()
+    derived["pm25_roll7_mean"] = pm25.rolling(last7, min_periods=1).mean()
+    derived["aqi_days_seen7"] = aqi.notna().rolling(last7, min_periods=1).sum()
     derived[TARGET] = aqi.shift(-1)  # the only look-ahead: D+1's AQI, as the label
     long = pd.concat({name: g.stack(future_stack=True) for name, g in derived.items()}, axis=1)
     long.index.names = ["date", "city_id"]

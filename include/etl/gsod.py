@@ -54,6 +54,8 @@ RANGES = {"TEMP": (-130, 140), "DEWP": (-130, 120), "MAX": (-130, 140), "MIN": (
           "SLP": (850, 1090), "STP": (400, 1090), "VISIB": (0, 100), "WDSP": (0, 200), "MXSPD": (0, 200),
           "GUST": (0, 250), "PRCP": (0, 40), "SNDP": (0, 500), "LATITUDE": (-90, 90), "LONGITUDE": (-180, 180)}
 _STATION_RE = r"^[0-9A-Z]{11}$"
+#: Station files fetched per ``cat`` call (bounds the bytes held at once).
+READ_BATCH = 500
 
 
 def discover(raw: RawRoot, day: dt.date) -> list[str]:
@@ -81,17 +83,27 @@ def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) ->
     import pyarrow.csv as pacsv
 
     paths = discover(raw, day) if paths is None else paths
-    files, failures = split_fetched(raw.cat(paths))
     header = HEADER.encode()
-    lines, line_file = [], []
-    for path, data in files.items():
-        first = data[: data.find(b"\n")].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
-        if first != header:
-            failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected the GSOD CSV header"))
-            continue
-        found = day_lines(data, day)
-        lines += found
-        line_file += [path] * len(found)
+    lines, line_file, failures, header_failures = [], [], [], []
+    n_files = 0
+    # A station file holds the whole year but only D's line is needed: read the files in batches
+    # and keep just those lines, so at most one batch of files is in memory (not ~450 MB).
+    # Sorted and de-duplicated first: the order (and set) one ``cat`` of all paths would give.
+    ordered = sorted(set(paths))
+    for i in range(0, len(ordered), READ_BATCH):
+        files, batch_failures = split_fetched(raw.cat(ordered[i:i + READ_BATCH]))
+        failures += batch_failures
+        n_files += len(files)
+        for path, data in files.items():
+            first = data[: data.find(b"\n")].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
+            if first != header:
+                header_failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected the GSOD CSV header"))
+                continue
+            found = day_lines(data, day)
+            lines += found
+            line_file += [path] * len(found)
+        del files
+    failures += header_failures  # after the read failures, as one read of all files reported them
 
     bad: list[tuple[str, str, str]] = []
     station_file = {posixpath.basename(p)[:-4]: p for p in line_file}
@@ -114,7 +126,7 @@ def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) ->
         data=weather,
         quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad), q]),
         failures=failures,
-        files=len(files),
+        files=n_files,
     )
 
 

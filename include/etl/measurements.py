@@ -3,6 +3,9 @@
 Both OpenAQ readers (archive csv.gz and realtime NDJSON) hand over a frame of *raw* fields as
 strings plus a few source facts; :func:`clean` parses, converts to AQI units and applies the
 rules, returning kept rows, quarantined rows (with the reason) and counts of ignored rows.
+A text column may also come dictionary-encoded (pandas ``category``, as the archive reader hands
+it over): a global day repeats a few thousand distinct strings over ~1.4 million rows, so each
+text field is then parsed once per distinct value (:func:`_per_distinct`), with the same result.
 
 Time. OpenAQ stamps a value at the END of its averaging period, in local time with an offset.
 A value belongs to the local day on which its period STARTS (EPA's day is the hours beginning
@@ -78,29 +81,34 @@ def clean(
     n = len(df)
     home = pd.Series(home, index=df.index) if not isinstance(home, pd.Series) else home.reset_index(drop=True)
     reason = pd.Series(pd.NA, index=df.index, dtype="object")
+    has_reason = np.zeros(n, dtype=bool)  # reason.notna(), kept alongside (cheaper than asking)
 
     def reject(mask: "pd.Series", why) -> None:
         """Give rows in ``mask`` (and no reason yet) a reason: a string, or a function building
         one per row from the masked subset (so messages are only formatted for rejected rows)."""
-        mask = mask & reason.isna()
+        mask = pd.Series(np.asarray(mask, dtype=bool) & ~has_reason, index=df.index)
         if mask.any():
             reason[mask] = why if isinstance(why, str) else why(mask).astype("str").to_numpy()
+            has_reason[mask.to_numpy()] = True
 
-    parameter = df["parameter"].astype("str").str.strip().str.lower()
+    parameter = _per_distinct(df["parameter"], lambda s: s.astype("str").str.strip().str.lower())
     supported = parameter.isin(POLLUTANTS)
 
-    wall_end = _wall_time(df["end_local"])
-    period = pd.to_numeric(df["period_hours"], errors="coerce").fillna(1.0)
+    wall_end = _per_distinct(df["end_local"], _wall_time)
+    period = _per_distinct(df["period_hours"], lambda s: pd.to_numeric(s, errors="coerce")).fillna(1.0)
     start = wall_end - pd.to_timedelta(period * 3600.0, unit="s")
     local_day = start.dt.normalize()
 
-    value_text = df["value"].astype("str").str.strip()
-    value = pd.to_numeric(value_text, errors="coerce")
-    unit = normalize_unit(df["unit"].astype("str"))
-    converted = pd.Series(to_aqi_units(parameter.to_numpy(), value.to_numpy(), unit.to_numpy()), index=df.index)
+    def strip(s):
+        return s.astype("str").str.strip()
 
-    lat = pd.to_numeric(df["lat"], errors="coerce")
-    lon = pd.to_numeric(df["lon"], errors="coerce")
+    value_text = _per_distinct(df["value"], strip)
+    value = _per_distinct(df["value"], lambda s: pd.to_numeric(strip(s), errors="coerce"))
+    unit = _per_distinct(df["unit"], lambda s: normalize_unit(s.astype("str")))
+    converted = value.to_numpy(dtype=float) * _aqi_factor(parameter, unit)
+
+    lat = _per_distinct(df["lat"], lambda s: pd.to_numeric(s, errors="coerce"))
+    lon = _per_distinct(df["lon"], lambda s: pd.to_numeric(s, errors="coerce"))
 
     # Which partition owns each row: the one of its local day when the timestamp is readable and
     # near the day its object is filed under; otherwise the partition that read its object
@@ -121,33 +129,35 @@ def clean(
     reject(~period.isin([DAILY]) & ~((period > 0) & (period <= HOURLY_MAX)),
            lambda m: "unsupported averaging period: " + period[m].astype("str") + " h")
     reject(value.isna(), lambda m: "missing or non-numeric value: " + value_text[m].fillna(""))
-    reject(unit.isna() | converted.isna(),
+    reject(unit.isna() | np.isnan(converted),
            lambda m: "unknown unit " + df["unit"][m].astype("str") + " for " + parameter[m])
     reject(value.isin(SENTINELS), lambda m: "missing-value sentinel " + value_text[m])
-    reject(converted < config.NEGATIVE_NOISE_FLOOR * _floor_scale(parameter),
+    reject(pd.Series(converted < config.NEGATIVE_NOISE_FLOOR * _floor_scale(parameter), index=df.index),
            lambda m: "negative value below the instrument-noise floor: " + value_text[m])
-    too_high = converted > parameter.map(PLAUSIBLE_MAX).astype("float64")
+    too_high = pd.Series(converted > _lookup(parameter, PLAUSIBLE_MAX), index=df.index)
     reject(too_high, lambda m: "value above physical plausibility: " + value_text[m] + " " + df["unit"][m].astype("str"))
     reject(((lat.abs() > 90) | (lon.abs() > 180)).fillna(False), "coordinates out of range")
 
-    keep = reason.isna()
+    keep = ~has_reason
+    kept = df if keep.all() else df[keep]  # filter before the text columns are materialised
     out = pd.DataFrame(
         {
             "source": source,
-            "file": df["file"],
-            "location_id": df["location_id"].astype("str"),
-            "location": df["location"].astype("str"),
-            "lat": lat,
-            "lon": lon,
-            "country": df["country"].astype("str"),
-            "city_hint": df["city_hint"].astype("str"),
-            "parameter": parameter,
-            "unit": unit,  # as reported (canonical spelling); ``value`` is in the AQI unit
-            "value": converted,
-            "period_hours": period,
-            "start_local": start,
-        }
-    )[keep]
+            "file": _file_names(kept["file"]),
+            "location_id": _per_distinct(kept["location_id"], _as_text),
+            "location": _per_distinct(kept["location"], _as_text),
+            "lat": lat[keep],
+            "lon": lon[keep],
+            "country": _per_distinct(kept["country"], _as_text),
+            "city_hint": _per_distinct(kept["city_hint"], _as_text),
+            "parameter": parameter[keep],
+            "unit": unit[keep],  # as reported (canonical spelling); ``value`` is in the AQI unit
+            "value": converted[keep],
+            "period_hours": period[keep],
+            "start_local": start[keep],
+        },
+        index=kept.index,
+    )
 
     # Duplicates: the same location, parameter, period start and length, seen twice.
     key = ["location_id", "parameter", "start_local", "period_hours"]
@@ -156,17 +166,89 @@ def clean(
         first = out.groupby(key, sort=False)["value"].transform("first")
         same = (out["value"] == first)[dup]
         reason[same.index] = np.where(same, "duplicate record (same value)", "duplicate record (conflicting value)")
+        has_reason[same.index] = True
         out = out[~dup]
 
-    rejected = reason.notna() & ~reason.isin(["ignored", "not ours"])
+    # "not ours" and "ignored" were the first two rules, so exactly these rows carry them.
+    set_aside = (not_ours | ~supported).to_numpy()
+    rejected = pd.Series(has_reason & ~set_aside, index=df.index)
     record_columns = [c for c in df.columns if c not in ("file", "home", "folder_date")]
-    q = quarantine.from_frame(source, df[rejected], reason[rejected], record_columns)
-    ignored = parameter[reason == "ignored"].value_counts()
-    assert len(out) + int(rejected.sum()) + int(ignored.sum()) + int((reason == "not ours").sum()) == n
+    q = quarantine.from_frame(source, as_plain_text(df[rejected]), reason[rejected], record_columns)
+    ignored = parameter[(~supported & ours).to_numpy()].value_counts()
+    assert len(out) + int(rejected.sum()) + int(ignored.sum()) + int(not_ours.sum()) == n
     return out.reset_index(drop=True), q, {str(k): int(v) for k, v in ignored.items()}
 
 
-def _floor_scale(parameter: "pd.Series") -> "pd.Series":
+def _floor_scale(parameter: "pd.Series"):
     """The noise floor is stated in ug/m3; gases are in ppm/ppb, so scale it per AQI unit."""
+    import numpy as np
+
     scale = {"pm25": 1.0, "pm10": 1.0, "o3": 0.001, "co": 0.01, "so2": 1.0, "no2": 1.0}
-    return parameter.map(scale).astype("float64").fillna(1.0)
+    factor = _lookup(parameter, scale)
+    return np.where(np.isnan(factor), 1.0, factor)
+
+
+def _per_distinct(column: "pd.Series", parse) -> "pd.Series":
+    """``parse(column)``, evaluated once per distinct value when ``column`` is dictionary-encoded
+    (``category``) and spread back to the rows; plain columns are parsed as they are.
+
+    ``parse`` must be elementwise. It sees the categories with the dtype the plain column would
+    have (``str``), plus one missing value if the column has any, so results are identical."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return parse(column)
+    distinct = pd.Series(column.cat.categories)
+    codes = column.cat.codes.to_numpy()
+    if (codes < 0).any():  # missing entries: parse one missing value too and point them at it
+        distinct = pd.concat([distinct, pd.Series([None], dtype=distinct.dtype)], ignore_index=True)
+        codes = np.where(codes < 0, len(distinct) - 1, codes)
+    parsed = parse(distinct)
+    out = parsed.iloc[codes]
+    out.index = column.index
+    return out
+
+
+def _file_names(file: "pd.Series") -> "pd.Series":
+    """The ``file`` column as given, but a dictionary-encoded one as Python strings (``object``):
+    as text it would be ~1.4M copies of ~150-byte paths (200 MB), and nothing downstream reads it."""
+    import pandas as pd
+
+    return file.astype(object) if isinstance(file.dtype, pd.CategoricalDtype) else file
+
+
+def _as_text(column: "pd.Series") -> "pd.Series":
+    return column.astype("str")
+
+
+def as_plain_text(df: "pd.DataFrame") -> "pd.DataFrame":
+    """``df`` with dictionary-encoded columns back as plain text (for quarantine records)."""
+    import pandas as pd
+
+    cat = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    return df.astype({c: df[c].cat.categories.dtype for c in cat}) if cat else df
+
+
+def _lookup(labels: "pd.Series", mapping: dict):
+    """``labels.map(mapping)`` as float64 (NaN where unmapped), one dict lookup per distinct label."""
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(labels)  # code -1 (missing label) takes the trailing NaN
+    values = np.array([mapping.get(label, np.nan) for label in distinct] + [np.nan], dtype="float64")
+    return values[codes]
+
+
+def _aqi_factor(parameter: "pd.Series", unit: "pd.Series"):
+    """``to_aqi_units(parameter, 1.0, unit)`` per row, computed once per distinct (parameter, unit)
+    pair: ``value * factor`` is exactly what ``to_aqi_units(parameter, value, unit)`` computes."""
+    import numpy as np
+    import pandas as pd
+
+    p_codes, p_distinct = pd.factorize(parameter, use_na_sentinel=False)
+    u_codes, u_distinct = pd.factorize(unit, use_na_sentinel=False)
+    pair_codes, pairs = pd.factorize(p_codes.astype(np.int64) * len(u_distinct) + u_codes)
+    p_of_pair = np.asarray(p_distinct, dtype=object)[pairs // len(u_distinct)]
+    u_of_pair = np.asarray(u_distinct, dtype=object)[pairs % len(u_distinct)]
+    return to_aqi_units(p_of_pair, 1.0, u_of_pair)[pair_codes]

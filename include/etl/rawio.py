@@ -13,10 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
+from fsspec.implementations.local import LocalFileSystem
+
 from include.lake import filesystem
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+#: Objects decompressed per thread-pool task.
+GUNZIP_BATCH = 256
 
 
 @dataclass
@@ -65,6 +70,10 @@ class RawRoot:
         paths = list(paths)
         if not paths:
             return {}
+        if isinstance(self.fs, LocalFileSystem):
+            # Same keys and order as fsspec's ``cat`` (its expanded paths), read with plain
+            # ``open``: fsspec's per-file overhead is most of the time on ~20,000 small files.
+            return {path: _read_local(path) for path in self.fs.expand_path(paths)}
         out = self.fs.cat(paths, on_error="return")
         if not isinstance(out, dict):  # a single path comes back as bytes
             out = {paths[0]: out}
@@ -72,6 +81,14 @@ class RawRoot:
 
     def url(self, path: str) -> str:
         return self.fs.unstrip_protocol(path) if not self.root.startswith("/") and "://" in self.root else path
+
+
+def _read_local(path: str) -> bytes | Exception:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except Exception as exc:  # noqa: BLE001 - returned, like fsspec's cat(on_error="return")
+        return exc
 
 
 def gunzip(path: str, data: bytes) -> bytes:
@@ -87,19 +104,25 @@ def gunzip_many(items: dict[str, bytes]) -> tuple[dict[str, bytes], list[FileFai
     ok: dict[str, bytes] = {}
     failures: list[FileFailure] = []
 
-    def one(item: tuple[str, bytes]) -> tuple[str, bytes | Exception]:
-        path, data = item
-        try:
-            return path, gunzip(path, data)
-        except ValueError as exc:
-            return path, exc
+    def some(batch: list[tuple[str, bytes]]) -> list[tuple[str, bytes | Exception]]:
+        out = []
+        for path, data in batch:
+            try:
+                out.append((path, gunzip(path, data)))
+            except ValueError as exc:
+                out.append((path, exc))
+        return out
 
+    # Whole batches per task: one future per object costs more than inflating a small object.
+    pairs = list(items.items())
+    batches = [pairs[i:i + GUNZIP_BATCH] for i in range(0, len(pairs), GUNZIP_BATCH)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for path, result in pool.map(one, items.items(), chunksize=256):
-            if isinstance(result, Exception):
-                failures.append(FileFailure(path, str(result)))
-            else:
-                ok[path] = result
+        for batch in pool.map(some, batches):
+            for path, result in batch:
+                if isinstance(result, Exception):
+                    failures.append(FileFailure(path, str(result)))
+                else:
+                    ok[path] = result
     return ok, failures
 
 

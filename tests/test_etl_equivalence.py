@@ -1,0 +1,175 @@
+"""The vectorised ETL steps give exactly what the straightforward per-row rules give.
+
+Each test runs a small reference implementation of the documented rule (the per-location or
+per-city loop the fast code replaced) next to the real function, on real gazetteer places.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from include.etl import cities, daily, features, measurements
+
+
+def _places(n: int, seed: int, spread_km: float = 60.0):
+    """``n`` points scattered around gazetteer cities (and a few in the open sea)."""
+    rng = np.random.default_rng(seed)
+    g = cities.gazetteer()
+    pick = rng.choice(len(g), size=n)
+    r_km, bearing = spread_km * np.sqrt(rng.random(n)), rng.random(n) * 2 * np.pi
+    lat0, lon0 = g["city_lat"].to_numpy()[pick], g["city_lon"].to_numpy()[pick]
+    lat = np.clip(lat0 + r_km * np.cos(bearing) / 111.2, -89.9, 89.9)
+    lon = lon0 + r_km * np.sin(bearing) / (111.2 * np.maximum(np.cos(np.radians(lat0)), 0.05))
+    lat[: n // 20], lon[: n // 20] = 0.0, -140.0  # open Pacific: no city
+    return g, pick, lat, lon
+
+
+# ---------------------------------------------------------------------------------------------
+# Cities: rule 2 (catchment, named city first, else most populous) and rule 3 (name only)
+# ---------------------------------------------------------------------------------------------
+def _assign_by_loop(locations: pd.DataFrame) -> list:
+    g = cities.gazetteer()
+    out = []
+    glat, glon = g["city_lat"].to_numpy(), g["city_lon"].to_numpy()
+    radius, keys = g["radius_km"].to_numpy(), g["key"].to_numpy()
+    tree = cities._tree()
+    for lat, lon, hint, country in locations[["lat", "lon", "city_hint", "country"]].itertuples(index=False):
+        hint = cities._fold(hint) if isinstance(hint, str) and hint not in ("", "nan", "None") else ""
+        country = country if isinstance(country, str) and len(country) == 2 else ""
+        if pd.isna(lat) or pd.isna(lon):
+            rows = [i for i in range(len(g)) if hint and keys[i] == hint]
+            in_country = [i for i in rows if g["city_country"].iat[i] == country]
+            out.append((in_country or rows or [-1])[0])
+            continue
+        point = cities._unit_vectors([lat], [lon])
+        cand = np.sort(np.asarray(tree.query_ball_point(point[0], r=cities._chord(cities.config.METRO_RADIUS_KM)), dtype=int))
+        d = cities._distance_km(np.linalg.norm(cities._unit_vectors(glat[cand], glon[cand]) - point, axis=1))
+        inside = cand[d <= radius[cand]]
+        named = inside[keys[inside] == hint] if hint else inside[:0]
+        out.append(named[0] if len(named) else inside[0] if len(inside) else -1)
+    return [None if i < 0 else int(g["city_id"].iat[i]) for i in out]
+
+
+def test_city_assignment_equals_the_per_location_rule():
+    g, pick, lat, lon = _places(3000, seed=1)
+    rng = np.random.default_rng(2)
+    near_name = g["city"].to_numpy()[pick]
+    other_name = g["city"].to_numpy()[rng.choice(len(g), size=len(pick))]
+    hint = np.where(rng.random(len(pick)) < 0.5, near_name, np.where(rng.random(len(pick)) < 0.5, other_name, ""))
+    hint = np.where(rng.random(len(pick)) < 0.1, [h.upper() for h in hint], hint)  # folding
+    country = np.where(rng.random(len(pick)) < 0.7, g["city_country"].to_numpy()[pick], "")
+    no_xy = rng.random(len(pick)) < 0.1
+    locations = pd.DataFrame({"lat": np.where(no_xy, np.nan, lat), "lon": np.where(no_xy, np.nan, lon),
+                              "city_hint": hint, "country": country}, index=np.arange(len(pick)) * 3)
+    got = cities.assign_cities(locations)
+    assert list(got.index) == list(locations.index)
+    assert [None if pd.isna(c) else int(c) for c in got["city_id"]] == _assign_by_loop(locations)
+    assert got["city_id"].notna().sum() > len(pick) // 2  # the sample exercises both outcomes
+
+
+# ---------------------------------------------------------------------------------------------
+# Weather: mean of the WEATHER_STATIONS nearest stations within WEATHER_RADIUS_KM
+# ---------------------------------------------------------------------------------------------
+def _weather_by_loop(group: pd.DataFrame, stations: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    sv = cities._unit_vectors(stations["lat"], stations["lon"])
+    cv = cities._unit_vectors(group["city_lat"], group["city_lon"])
+    km = 2 * cities.EARTH_RADIUS_KM * np.arcsin(np.minimum(np.linalg.norm(cv[:, None, :] - sv[None, :, :], axis=2) / 2, 1.0))
+    order = np.argsort(km, axis=1, kind="stable")[:, : features.WEATHER_STATIONS]
+    values = stations[cols].astype("float64").to_numpy()
+    rows = {}
+    for i, idx in enumerate(group.index):
+        near = [j for j in order[i] if km[i, j] <= features.WEATHER_RADIUS_KM]
+        if near:
+            with np.errstate(invalid="ignore"), features._nowarn():
+                rows[idx] = (len(near), km[i, near[0]], *np.nanmean(values[near], axis=0))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["weather_stations", "weather_km", *cols])
+
+
+def test_city_weather_equals_the_nearest_station_rule():
+    g, pick, lat, lon = _places(1500, seed=3, spread_km=45.0)
+    rng = np.random.default_rng(4)
+    stations = pd.DataFrame({"lat": lat, "lon": lon, "date": "2024-06-14"})
+    stations.loc[10:40, ["lat", "lon"]] = stations.loc[10:40, ["lat", "lon"]].to_numpy()[::-1]
+    stations = pd.concat([stations, stations.iloc[100:160]], ignore_index=True)  # co-located: ties
+    cols = features.WEATHER_VARS + features.WEATHER_FLAGS
+    for c in cols:
+        stations[c] = np.where(rng.random(len(stations)) < 0.2, np.nan, rng.normal(10, 5, len(stations)))
+    stations["slp_hpa"], stations["stp_hpa"] = stations.pop("pressure_hpa"), np.nan
+    city_rows = g.iloc[np.unique(pick)[:800]]
+    group = pd.DataFrame({"city_id": city_rows["city_id"].to_numpy(), "date": "2024-06-15",
+                          "city_lat": city_rows["city_lat"].to_numpy(), "city_lon": city_rows["city_lon"].to_numpy(),
+                          "weather_date": "2024-06-14"}, index=np.arange(len(city_rows)) + 7)
+
+    got = features.city_weather(group, stations)
+    w = stations.assign(pressure_hpa=stations["slp_hpa"].fillna(stations["stp_hpa"]))
+    expected = _weather_by_loop(group, w, cols)
+    assert 50 < len(expected) < len(group)  # some cities have stations in range, some not
+    found = got.loc[expected.index, expected.columns].astype({"weather_stations": "int64"})
+    pd.testing.assert_frame_equal(found, expected.astype({"weather_stations": "int64"}), check_exact=True)
+    assert (got.drop(expected.index)["weather_stations"] == 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Daily: the hourly pivot
+# ---------------------------------------------------------------------------------------------
+def test_hourly_matrix_equals_multiindex_pivot():
+    rng = np.random.default_rng(5)
+    n = 20_000
+    m = pd.DataFrame({
+        "location_id": pd.Series(rng.integers(0, 300, n).astype(str), dtype="str"),
+        "parameter": pd.Series(rng.choice(["pm25", "o3", "co"], n), dtype="str"),
+        "start_local": pd.Timestamp("2024-06-15") + pd.to_timedelta(rng.integers(0, 24 * 60, n), unit="min"),
+        "value": rng.random(n) * 100,
+    })
+    keys, values = daily.hourly_matrix(m)
+    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([m["location_id"], m["parameter"]]))
+    total, count = np.zeros((len(uniques), 24)), np.zeros((len(uniques), 24))
+    hour = m["start_local"].dt.hour.to_numpy()
+    np.add.at(total, (codes, hour), m["value"].to_numpy())
+    np.add.at(count, (codes, hour), 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where(count > 0, total / count, np.nan)
+    pd.testing.assert_frame_equal(keys, pd.DataFrame(list(uniques), columns=["location_id", "parameter"]))
+    np.testing.assert_array_equal(values, expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurements: dictionary-encoded text is cleaned exactly like plain text
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("orphan_na", [False, True])
+def test_clean_gives_the_same_result_for_dictionary_encoded_text(orphan_na):
+    rng = np.random.default_rng(6)
+    n = 4000
+    values = np.array(["12.5", " 7 ", "-999", "-500", "n/a", "", "5000", "0.03", "-3.0", "1e2"])
+    stamps = np.array(["2024-06-15T01:00:00+08:00", "2024-06-16T00:00:00+08:00", "2024-06-15T13:30:00Z",
+                       "yesterday", "2024-06-17T05:00:00-05:00", "2024-06-15T09:00:00.000+05:30"])
+    raw = pd.DataFrame({
+        "file": rng.choice(["a.csv.gz", "b.csv.gz"], n),
+        "location_id": rng.integers(0, 40, n).astype(str),
+        "location": rng.choice(["Dongsi", "Zürich Ost", "Park"], n),
+        "lat": rng.choice(["39.9", "91", "x", "-33.86"], n),
+        "lon": rng.choice(["116.4", "151.2", "200"], n),
+        "country": rng.choice(["CN", "", "CH"], n),
+        "city_hint": rng.choice(["", "Beijing", "Zurich"], n),
+        "parameter": rng.choice(["pm25", " PM10", "o3", "co", "bc", "no2", "so2"], n),
+        "unit": rng.choice(["µg/m³", "ppm", "ppb", "furlongs", "mg/m3"], n),
+        "value": rng.choice(values, n),
+        "end_local": rng.choice(stamps, n),
+        "period_hours": rng.choice(["1", "24", "0.25", "3"], n),
+        "sensors_id": rng.integers(0, 99, n).astype(str),
+    }).astype("str")
+    if orphan_na:  # missing text in a dictionary-encoded column must parse like missing text
+        raw.loc[::7, "value"] = None
+        raw.loc[::11, "unit"] = None
+    day = dt.date(2024, 6, 15)
+    plain = measurements.clean(raw, "openaq-archive", day)
+    encoded = measurements.clean(raw.astype("category"), "openaq-archive", day)
+    # Same rows and values; only ``file`` (read by nothing downstream) stays Python strings.
+    assert encoded[0]["file"].dtype == object
+    pd.testing.assert_frame_equal(encoded[0].astype({"file": "str"}), plain[0], check_exact=True)
+    pd.testing.assert_frame_equal(encoded[1], plain[1], check_exact=True)
+    assert encoded[2] == plain[2]
+    assert len(plain[0]) and len(plain[1]) and plain[2]  # kept, quarantined and ignored rows all occur
