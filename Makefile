@@ -15,6 +15,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
 	@echo "make test   - set up the venv and run the test suite"
+	@echo "make serve  - the API and web page on http://127.0.0.1:8000 (after make run)"
 	@echo "make airflow - start the Airflow UI (airflow standalone) on this project's DAGs; make airflow-stop stops it"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make lock   - re-resolve requirements*.txt from requirements*.in"
@@ -41,6 +42,9 @@ test: $(STAMP) $(COMPOSE)
 
 bench: $(STAMP)
 	$(PY) bench/etl_bench.py
+
+serve: $(STAMP)
+	$(VENV)/bin/aqicast serve
 
 airflow: $(STAMP)
 	@bash scripts/airflow-local.sh start

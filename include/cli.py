@@ -225,6 +225,20 @@ def cmd_backtest(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """The API and web page on this machine (the local stand-in for Lambda + API Gateway)."""
+    import uvicorn
+
+    from include.serving.app import create_app
+    from include.serving.service import ForecastService
+    from include.serving.store import store_for
+
+    root = config.lake_root(args.lake)
+    print(f"aqicast API on http://{args.host}:{args.port}  (forecasts from {root}; docs at /docs)")
+    uvicorn.run(create_app(ForecastService(store_for(root))), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 SAMPLE_FIRST, SAMPLE_LAST = dt.date(2013, 3, 1), dt.date(2016, 2, 28)
 
 
@@ -346,6 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain-every", type=int, default=30, help="days between retrains (default 30)")
     p.add_argument("--budget", type=float, default=20, help="AutoML time budget per retrain, seconds (default 20)")
     p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("serve", help="serve the API and web page locally")
+    p.add_argument("--lake", help="lake root; default $AQICAST_LAKE or ./var/lake")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("run", help="bootstrap the sample's history, then run the daily DAG through Airflow for the last day")
     _common(p)

@@ -114,4 +114,7 @@ def forecast_with_endpoint(lake, registry, day: dt.date):
                               champ.properties.get("residual_quantiles") or (0.0, 0.0))
     out = predict_frame(features, model, champ.version if champ else None, champ.arn if champ else "")
     lake.write_partition(FORECASTS, day, out)
+    from include.serving.snapshot import publish_snapshot
+
+    publish_snapshot(lake, day, out, model.features if model else None)
     return out

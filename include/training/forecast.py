@@ -60,4 +60,7 @@ def forecast(lake: Lake, registry: Registry, day: dt.date) -> "pd.DataFrame":
     out = predict_frame(lake.read_partition(FEATURES, day), model, champ.version if champ else None,
                         champ.arn if champ else "")
     lake.write_partition(FORECASTS, day, out)
+    from include.serving.snapshot import publish_snapshot
+
+    publish_snapshot(lake, day, out, model.features if model else None)
     return out

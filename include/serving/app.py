@@ -1,0 +1,135 @@
+"""The aqicast API (FastAPI). The same app runs locally (`aqicast serve`, uvicorn) and on AWS
+Lambda behind API Gateway (``include/serving/lambda_handler.py``, Mangum).
+
+    GET /health                      liveness and what is loaded
+    GET /v1/cities?prefix=Bei        cities with a forecast, by name prefix
+    GET /v1/forecast/{city}          tomorrow's AQI, category, colour, advice, model, history
+    GET /v1/forecast/{city}/image    the 1080x1080 share image (PNG, or a redirect to a presigned URL)
+    GET /                            the web page;  /openapi.json and /docs for the API
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI, Query
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from include.serving.service import MAX_NAME, BadCityName, ForecastService, NoForecasts, UnknownCity
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+class City(BaseModel):
+    city_id: int
+    city: str
+    country: str | None
+
+
+class Health(BaseModel):
+    general: str
+    sensitive_groups: str
+    who_is_concerned: str
+    effects: str
+
+
+class Day(BaseModel):
+    date: str
+    aqi: float | None
+
+
+class Forecast(BaseModel):
+    city: str
+    city_id: int
+    country: str | None
+    forecast_date: str
+    issued_from: str
+    issued_at: str | None
+    aqi: int
+    aqi_range: list[int | None]
+    category: str
+    color: str
+    dominant_pollutant: str | None
+    health: Health
+    model_version: str | None
+    method: str | None
+    fallback: bool
+    fallback_reason: str | None
+    history: list[Day]
+    image_url: str
+
+
+class Problem(BaseModel):
+    detail: str
+    suggestions: list[str] = []
+
+
+ERRORS = {400: {"model": Problem, "description": "bad city name"},
+          404: {"model": Problem, "description": "unknown city (with suggestions)"},
+          503: {"model": Problem, "description": "no forecast published yet"}}
+CITY = PathParam(..., max_length=MAX_NAME * 4, description="city name (any script, case-insensitive) or GeoNames id")
+
+
+def create_app(service: ForecastService) -> FastAPI:
+    app = FastAPI(title="aqicast", version="1.0.0",
+                  description="Tomorrow's US EPA Air Quality Index for cities worldwide.")
+
+    @app.exception_handler(BadCityName)
+    async def bad_name(_, exc: BadCityName):
+        return JSONResponse(status_code=400, content={"detail": str(exc), "suggestions": []})
+
+    @app.exception_handler(UnknownCity)
+    async def unknown(_, exc: UnknownCity):
+        return JSONResponse(status_code=404, content={"detail": str(exc), "suggestions": exc.suggestions})
+
+    @app.exception_handler(NoForecasts)
+    async def nothing(_, exc: NoForecasts):
+        return JSONResponse(status_code=503, content={"detail": str(exc), "suggestions": []})
+
+    @app.get("/health")
+    def health() -> dict:
+        try:
+            snap = service.snapshot()
+            return {"status": "ok", "issued_from": snap["issued_from"], "cities": len(snap["cities"])}
+        except NoForecasts:
+            return {"status": "ok", "issued_from": None, "cities": 0}
+
+    @app.get("/v1/cities", response_model=list[City], responses=ERRORS)
+    def cities(prefix: str = Query("", max_length=MAX_NAME * 4, description="start of the city name"),
+               limit: int = Query(20, ge=1, le=100)):
+        return service.cities(prefix, limit)
+
+    @app.get("/v1/forecast/{city}", response_model=Forecast, responses=ERRORS)
+    def forecast(city: str = CITY):
+        return service.forecast(city)
+
+    @app.get("/v1/forecast/{city}/image", responses={**ERRORS, 200: {"content": {"image/png": {}}},
+                                                      307: {"description": "presigned URL of the cached image"}})
+    def image(city: str = CITY):
+        data, url = service.image(city)
+        if url:
+            return RedirectResponse(url, status_code=307)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page():
+        return HTMLResponse((STATIC / "index.html").read_text(encoding="utf-8"))
+
+    return app
+
+
+def service_from_env() -> ForecastService:
+    """Local: the lake folder. AWS (AQICAST_BACKEND=aws): the S3 lake, the SageMaker endpoint for
+    live predictions (batch forecast as fallback) and Bedrock for the image background."""
+    from include import config
+    from include.serving.store import store_for
+
+    backend = config.backend()
+    root = os.getenv("AQICAST_SERVING_ROOT") or config.lake_for(backend)
+    if backend != "aws":
+        return ForecastService(store_for(root))
+    from include.serving.aws import bedrock_background, endpoint_predictor
+
+    return ForecastService(store_for(root), predict=endpoint_predictor(), background=bedrock_background())
