@@ -76,12 +76,25 @@ def test_no_leakage_perturbing_the_future_changes_only_the_target(built_lake, tm
         w = lake.read_partition(WEATHER, d)
         w[["temp_c", "dewp_c", "wdsp_ms"]] = w[["temp_c", "dewp_c", "wdsp_ms"]] + 25
         lake.write_partition(WEATHER, d, w)
+        m = lake.read_partition("curated/measurements_hourly", d)
+        lake.write_partition("curated/measurements_hourly", d, m.assign(value=m["value"] * 5 + 3))
     w = lake.read_partition(WEATHER, DAY)  # UTC day D reaches into local D+1 in Beijing
     w[["temp_c", "dewp_c"]] += 25
     lake.write_partition(WEATHER, DAY, w)
     after = features_for(lake, DAY)
     assert after[TARGET].iloc[0] != before[TARGET].iloc[0]
     pd.testing.assert_frame_equal(after.drop(columns=[TARGET]), before.drop(columns=[TARGET]))
+
+
+def test_evening_hours_summarise_the_days_hourly_values(built_lake):
+    f = built_lake.read_partition(FEATURES, DAY)
+    m = built_lake.read_partition("curated/measurements_hourly", DAY)
+    pm = m[(m["parameter"] == "pm25")].assign(hour=lambda x: pd.to_datetime(x["start_local"]).dt.hour)
+    hourly = pm.groupby("hour")["value"].mean()  # mean over Beijing's monitors, per hour
+    assert f.loc[0, "pm25_h18_23"] == pytest.approx(hourly.loc[18:23].mean())
+    assert f.loc[0, "pm25_last"] == pytest.approx(hourly.loc[23])
+    assert f.loc[0, "pm25max_h18_23"] == pytest.approx(pm.groupby("hour")["value"].max().loc[18:23].mean())
+    assert f.loc[0, "pm25_trend"] == pytest.approx(hourly.loc[18:23].mean() - hourly.loc[0:5].mean())
 
 
 def test_look_back_is_bounded(built_lake, tmp_path):

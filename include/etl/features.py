@@ -32,6 +32,9 @@ if TYPE_CHECKING:  # pragma: no cover
 FEATURES = "features/city_daily"
 AIR_QUALITY = "curated/air_quality_daily"
 WEATHER = "curated/weather_daily"
+MEASUREMENTS = "curated/measurements_hourly"
+#: Hour windows of local day D summarised from the hourly values (start hour, end hour inclusive).
+HOUR_WINDOWS = {"h00_05": (0, 5), "h12_17": (12, 17), "h18_23": (18, 23), "h21_23": (21, 23)}
 
 LOOKBACK_DAYS = 7
 LAGS = (1, 2, 3, 7)
@@ -191,9 +194,62 @@ def _trailing_window(window: int):
     return Trailing(window_size=window)
 
 
-def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date]) -> "pd.DataFrame":
-    """Features for ``days`` from city-daily ``history`` (must cover each day's look-back and D+1)
-    and curated ``weather`` (covering the weather days). Pure: the same inputs give the same rows."""
+def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame") -> "pd.DataFrame":
+    """How day D ended, per city: the hourly values of the city's monitors (mean over monitors per
+    hour; for PM2.5 also the max), summarised by windows of local day D. The evening of D is the
+    best evidence about D+1 that a daily mean hides (e.g. a front arriving at 20:00).
+
+    Per pollutant p: ``p_h00_05 / p_h12_17 / p_h18_23 / p_h21_23`` (window means), ``p_last`` (the
+    last valid hour among 20..23), ``p_hmax`` (highest hour), ``p_trend`` (h18_23 - h00_05); plus
+    ``pm25max_h18_23`` and the PM2.5 sub-indices of both evening means. Uses only local day D."""
+    import numpy as np
+    import pandas as pd
+
+    from include.etl.aqi import sub_index
+
+    if measurements is None or measurements.empty or aq is None or aq.empty:
+        return pd.DataFrame(columns=["city_id", "date"])
+    m = measurements[measurements["period_hours"] <= 1.0]
+    start = pd.to_datetime(m["start_local"])
+    m = pd.DataFrame({"location_id": m["location_id"].astype(str).to_numpy(), "parameter": m["parameter"].to_numpy(),
+                      "value": m["value"].clip(lower=0).to_numpy(), "date": start.dt.strftime("%Y-%m-%d").to_numpy(),
+                      "hour": start.dt.hour.to_numpy()})
+    cities = aq[aq["city_id"].notna()][["location_id", "date", "city_id"]].astype({"location_id": str, "city_id": "int64"})
+    m = m.merge(cities, on=["location_id", "date"], how="inner")
+    if m.empty:
+        return pd.DataFrame(columns=["city_id", "date"])
+    # Hourly means per monitor first (sub-hourly values), then over the city's monitors.
+    per_monitor = m.groupby(["city_id", "date", "parameter", "location_id", "hour"], sort=False)["value"].mean()
+    keys = ["city_id", "date", "parameter", "hour"]
+    city_mean = per_monitor.groupby(keys).mean().unstack("hour").reindex(columns=range(24))
+    out = {}
+    for name, (a, b) in HOUR_WINDOWS.items():
+        out[name] = city_mean.loc[:, a:b].mean(axis=1)
+    last = city_mean.loc[:, 20:23].ffill(axis=1).iloc[:, -1]
+    out["last"] = last
+    out["hmax"] = city_mean.max(axis=1)
+    out["trend"] = out["h18_23"] - out["h00_05"]
+    wide = pd.DataFrame(out).unstack("parameter")
+    wide.columns = [f"{p}_{stat}" for stat, p in wide.columns]
+    pm25 = per_monitor.xs("pm25", level="parameter", drop_level=False) if "pm25" in per_monitor.index.get_level_values(
+        "parameter") else None
+    if pm25 is not None:
+        pm_max = pm25.groupby(keys).max().unstack("hour").reindex(columns=range(24))
+        evening_max = pm_max.loc[:, 18:23].mean(axis=1).droplevel("parameter")
+        wide["pm25max_h18_23"] = evening_max.reindex(wide.index)
+    for col in ("pm25_h18_23", "pm25max_h18_23"):
+        if col in wide:
+            wide[f"aqi_{col}"] = sub_index("pm25", wide[col].to_numpy())[0]
+    columns = [f"{p}_{stat}" for p in POLLUTANTS for stat in (*HOUR_WINDOWS, "last", "hmax", "trend")]
+    columns += ["pm25max_h18_23", "aqi_pm25_h18_23", "aqi_pm25max_h18_23"]
+    return wide.reindex(columns=columns).astype("float64").reset_index()
+
+
+def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date],
+                     hourly: "pd.DataFrame | None" = None) -> "pd.DataFrame":
+    """Features for ``days`` from city-daily ``history`` (must cover each day's look-back and D+1),
+    curated ``weather`` (covering the weather days) and ``hourly`` city summaries of the days
+    themselves. Pure: the same inputs give the same rows."""
     import numpy as np
     import pandas as pd
 
@@ -231,6 +287,11 @@ def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: lis
     base = base.merge(long.reset_index(), on=["date", "city_id"], how="left")
     base["aqi_delta1"] = base["aqi"] - base["aqi_lag1"]
 
+    # How each day ended (evening hours of local day D).
+    if hourly is not None and len(hourly):
+        evening = hourly.assign(date=pd.to_datetime(hourly["date"]))
+        base = base.merge(evening, on=["date", "city_id"], how="left")
+
     # Weather of each city's leakage-free GSOD day.
     base["weather_date"] = [weather_day_for(tz, d.date()).isoformat() for tz, d in zip(base["city_tz"], base["date"])]
     wx = city_weather(base, weather)
@@ -266,9 +327,11 @@ def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True) ->
 def features_for(lake: Lake, day: dt.date) -> "pd.DataFrame":
     """Features of one day from its bounded window of curated partitions (D-7 .. D+1)."""
     days = [day + dt.timedelta(days=i) for i in range(-LOOKBACK_DAYS, 2)]
-    history = city_daily(lake.read_partitions(AIR_QUALITY, days))
+    aq = lake.read_partitions(AIR_QUALITY, days)
+    history = city_daily(aq)
     weather = lake.read_partitions(WEATHER, [day - dt.timedelta(days=1), day])
-    out = compute_features(history, weather, [day])
+    hourly = hourly_city_features(lake.read_partitions(MEASUREMENTS, [day]), aq[aq["date"] == day.isoformat()] if len(aq) else aq)
+    out = compute_features(history, weather, [day], hourly)
     return out if len(out) else empty_features()
 
 
@@ -284,6 +347,9 @@ def features_range(lake: Lake, start: dt.date, end: dt.date) -> "pd.DataFrame":
     n = (end - start).days
     days = [start + dt.timedelta(days=i) for i in range(n + 1)]
     window = [start + dt.timedelta(days=i) for i in range(-LOOKBACK_DAYS, n + 2)]
-    history = city_daily(lake.read_partitions(AIR_QUALITY, window))
+    aq = lake.read_partitions(AIR_QUALITY, window)
+    history = city_daily(aq)
     weather = lake.read_partitions(WEATHER, [start - dt.timedelta(days=1)] + days)
-    return compute_features(history, weather, days)
+    hourly = hourly_city_features(lake.read_partitions(MEASUREMENTS, days),
+                                  aq[aq["date"].isin({d.isoformat() for d in days})] if len(aq) else aq)
+    return compute_features(history, weather, days, hourly)

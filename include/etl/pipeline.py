@@ -21,14 +21,13 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.daily import air_quality_daily
-from include.etl.features import build_features
+from include.etl.features import MEASUREMENTS, build_features
 from include.etl.rawio import RawRoot, ReadResult
 from include.lake import Lake
 
 log = logging.getLogger(__name__)
 
 AIR_QUALITY = "curated/air_quality_daily"
-MEASUREMENTS = "curated/measurements_hourly"
 MEASUREMENT_COLUMNS = ["source", "location_id", "parameter", "unit", "value", "period_hours", "start_local"]
 WEATHER = "curated/weather_daily"
 RUNS = "_runs/etl"
