@@ -93,7 +93,7 @@ def quality_gate(day: str, backend: str) -> dict:
     try:
         result = run_gate(lake(backend), dt.date.fromisoformat(day))
     except QualityGateFailed as exc:
-        from airflow.exceptions import AirflowFailException  # a data failure: retrying will not fix it
+        from airflow.sdk.exceptions import AirflowFailException  # a data failure: retrying will not fix it
 
         raise AirflowFailException(str(exc)) from None
     return {"success": result.success, "warnings": [f.line() for f in result.warnings], "docs": result.docs_path}

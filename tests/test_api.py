@@ -202,3 +202,17 @@ def test_lambda_handler_under_an_api_gateway_event(lake, monkeypatch):
     bad = lh.handler({**event, "rawPath": "/v1/forecast/Dehli", "requestContext": {**event["requestContext"], "http": {
         **event["requestContext"]["http"], "path": "/v1/forecast/Dehli"}}}, None)
     assert bad["statusCode"] == 404 and "Delhi" in json.loads(bad["body"])["suggestions"]
+
+
+def test_the_lambda_handler_imports_nothing_heavy(lake):
+    """Cold start: the handler must not import pandas, pyarrow, numpy or a model library."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, include.serving.lambda_handler\n"
+            "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy', 'sklearn', 'lightgbm', 'flaml', 'PIL')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "AQICAST_SERVING_ROOT": lake.root, "AQICAST_BACKEND": "local"})
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -17,8 +17,6 @@ import json
 import math
 from typing import TYPE_CHECKING
 
-from include.etl.features import FEATURES
-
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -42,6 +40,7 @@ def _clean(value):
 
 
 def build_snapshot(lake: "Lake", day: dt.date, forecasts: "pd.DataFrame", features: list[str] | None) -> dict:
+    from include.etl.features import FEATURES  # here, not at the top: it imports pandas (the API must not)
     from include.training.dataset import matrix
 
     days = [day - dt.timedelta(days=k) for k in range(6, -1, -1)]

@@ -1,0 +1,220 @@
+"""API benchmark: latency of GET /v1/forecast/{city} on a local server, and the Lambda handler's cold import.
+
+    python bench/api_bench.py                      # builds a small lake (8 sample days, 16 cities)
+    python bench/api_bench.py --lake var/lake      # or any lake with serving/latest.json
+    python bench/api_bench.py --requests 500 --imports 3
+
+1. Starts ``aqicast serve`` (uvicorn) in a subprocess on 127.0.0.1 with a free port, warms up, then
+   sends N sequential GETs (bounded by --max-seconds) over one keep-alive httpx connection and
+   reports p50/p90/p99/max and requests per second, client side.
+2. Cold import: ``import include.serving.lambda_handler`` in a fresh interpreter (AQICAST_SERVING_ROOT
+   = the lake, AQICAST_BACKEND=local), timed inside the process, median of --imports runs; the same
+   for ``import json`` as a baseline, and the wall time of the whole process vs a bare ``python -c
+   pass``. One more run with ``-X importtime`` names the modules that dominate.
+3. Prints a table and writes ``bench/out/api_bench.json``. Targets (reported, not asserted):
+   p99 < 20 ms, handler import < 0.5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+OUT = REPO / "bench" / "out"
+TARGET_P99_MS, TARGET_IMPORT_S = 20.0, 0.5
+HANDLER = "include.serving.lambda_handler"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def start_server(lake: str, port: int) -> subprocess.Popen:
+    import httpx
+
+    cmd = [sys.executable, "-c", "import sys; from include.cli import main; sys.exit(main(sys.argv[1:]))",
+           "serve", "--lake", lake, "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited ({proc.returncode}): {proc.stderr.read()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not answer /health within 30 s")
+
+
+def latency(base: str, city: str | None, n: int, warmup: int, max_s: float) -> dict:
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=10, http2=False) as client:  # one keep-alive connection
+        if city is None:
+            city = client.get("/v1/cities", params={"limit": 1}).json()[0]["city"]
+        path = f"/v1/forecast/{city}"
+        first = client.get(path)
+        first.raise_for_status()
+        for _ in range(warmup):
+            client.get(path).raise_for_status()
+        times, statuses = [], set()
+        deadline = time.perf_counter() + max_s
+        t_start = time.perf_counter()
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            r = client.get(path)
+            r.read()
+            times.append((time.perf_counter_ns() - t0) / 1e6)
+            statuses.add(r.status_code)
+            if time.perf_counter() > deadline:
+                break
+        elapsed = time.perf_counter() - t_start
+    return {"path": path, "requests": len(times), "warmup": warmup, "statuses": sorted(statuses),
+            "body_bytes": len(first.content), "p50_ms": percentile(times, 50), "p90_ms": percentile(times, 90),
+            "p99_ms": percentile(times, 99), "max_ms": max(times), "mean_ms": statistics.fmean(times),
+            "rps": len(times) / elapsed, "time_bounded": len(times) < n}
+
+
+def timed_import(module: str | None, env: dict) -> tuple[float, float, bool]:
+    """(seconds inside the process for the import, wall seconds of the whole process, pandas loaded)."""
+    code = ("import sys, time\nt = time.perf_counter()\n"
+            + (f"import {module}\n" if module else "")
+            + "print(time.perf_counter() - t, 'pandas' in sys.modules)")
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - t0
+    seconds, pandas = out.stdout.split()
+    return float(seconds), wall, pandas == "True"
+
+
+def import_times(lake: str, runs: int) -> dict:
+    env = {**os.environ, "AQICAST_SERVING_ROOT": lake, "AQICAST_BACKEND": "local", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPROFILEIMPORTTIME", None)
+    result = {}
+    for name, module in (("handler", HANDLER), ("json", "json"), ("bare", None)):
+        timed_import(module, env)  # once to warm the OS file cache and the .pyc files
+        samples = [timed_import(module, env) for _ in range(runs)]
+        result[name] = {"import_s": statistics.median(s[0] for s in samples),
+                        "process_s": statistics.median(s[1] for s in samples),
+                        "pandas_loaded": any(s[2] for s in samples), "runs": runs}
+    # which modules dominate: -X importtime, cumulative microseconds
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {HANDLER}"], cwd=REPO, env=env,
+                         capture_output=True, text=True, check=True).stderr
+    rows = []
+    for line in err.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if m:
+            rows.append((int(m.group(2)), int(m.group(1)), len(m.group(3)) // 2, m.group(4)))
+    by_package: dict[str, int] = {}
+    for _cum, self_us, _depth, mod in rows:
+        top = mod.split(".")[0]
+        by_package[top] = by_package.get(top, 0) + self_us
+    result["dominant_modules"] = [{"module": m, "cumulative_ms": c / 1000, "depth": d}
+                                  for c, _s, d, m in sorted(rows, reverse=True)[:12]]
+    result["by_top_package_ms"] = {k: v / 1000 for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])[:12]}
+    return result
+
+
+def build_lake() -> str:
+    from tests.serving_lake import build_serving_lake
+
+    root = Path(tempfile.mkdtemp(prefix="aqicast-api-bench-")) / "lake"
+    print(f"building a small lake with forecasts in {root} ...", flush=True)
+    return build_serving_lake(root)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--lake", help="a lake with serving/latest.json (default: build a small one)")
+    ap.add_argument("--city", help="city to ask for (default: the first of /v1/cities)")
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--max-seconds", type=float, default=30.0, help="stop measuring after this long")
+    ap.add_argument("--imports", type=int, default=5, help="fresh interpreters per import measurement")
+    ap.add_argument("--out", default=str(OUT / "api_bench.json"))
+    args = ap.parse_args(argv)
+
+    lake = str(Path(args.lake).resolve()) if args.lake else build_lake()
+    try:
+        return run(args, lake)
+    finally:
+        if not args.lake:
+            shutil.rmtree(Path(lake).parent, ignore_errors=True)
+
+
+def run(args, lake: str) -> int:
+    if not (Path(lake) / "serving" / "latest.json").is_file():
+        raise SystemExit(f"{lake} has no serving/latest.json: run `make run` or omit --lake")
+    port = free_port()
+    server = start_server(lake, port)
+    try:
+        lat = latency(f"http://127.0.0.1:{port}", args.city, args.requests, args.warmup, args.max_seconds)
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    imp = import_times(lake, args.imports)
+
+    h, j, b = imp["handler"], imp["json"], imp["bare"]
+    report = {
+        "latency": lat, "imports": imp, "lake": lake,
+        "targets": {"p99_ms": TARGET_P99_MS, "handler_import_s": TARGET_IMPORT_S},
+        "meets": {"p99": lat["p99_ms"] < TARGET_P99_MS, "handler_import": h["import_s"] < TARGET_IMPORT_S},
+        "ratios": {"handler_vs_json_import": h["import_s"] / j["import_s"],
+                   "handler_vs_bare_process": h["process_s"] / b["process_s"]},
+        "python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+    }
+    ok = lambda flag: "ok" if flag else "OVER"  # noqa: E731
+    print(f"\nGET {lat['path']}  ({lat['requests']} sequential requests on one keep-alive connection, "
+          f"{lat['warmup']} warm-up; statuses {lat['statuses']}; {lat['body_bytes']} B body)")
+    print(f"{'metric':34} {'value':>12} {'target':>10}")
+    print(f"{'p50 latency':34} {lat['p50_ms']:>9.2f} ms")
+    print(f"{'p90 latency':34} {lat['p90_ms']:>9.2f} ms")
+    print(f"{'p99 latency':34} {lat['p99_ms']:>9.2f} ms {'< 20 ms':>10}  {ok(report['meets']['p99'])}")
+    print(f"{'max latency':34} {lat['max_ms']:>9.2f} ms")
+    print(f"{'throughput (1 client)':34} {lat['rps']:>8.0f} r/s")
+    print(f"\ncold import, median of {h['runs']} fresh interpreters")
+    print(f"{'import ' + HANDLER:34} {h['import_s']:>10.3f} s {'< 0.5 s':>10}  {ok(report['meets']['handler_import'])}"
+          f"   (pandas loaded: {h['pandas_loaded']})")
+    print(f"{'import json (baseline)':34} {j['import_s'] * 1000:>9.2f} ms   ratio {report['ratios']['handler_vs_json_import']:.0f}x")
+    print(f"{'whole process: handler':34} {h['process_s']:>10.3f} s")
+    print(f"{'whole process: bare python':34} {b['process_s']:>10.3f} s   ratio {report['ratios']['handler_vs_bare_process']:.1f}x")
+    print("\nimport time by top-level package (self time, ms): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in list(imp["by_top_package_ms"].items())[:8]))
+    print("largest cumulative imports (ms): "
+          + ", ".join(f"{d['module']} {d['cumulative_ms']:.0f}" for d in imp["dominant_modules"][:8]))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
