@@ -83,7 +83,7 @@ def _weather_by_loop(group: pd.DataFrame, stations: pd.DataFrame, cols: list[str
     for i, idx in enumerate(group.index):
         near = [j for j in order[i] if km[i, j] <= features.WEATHER_RADIUS_KM]
         if near:
-            with np.errstate(invalid="ignore"), features._nowarn():
+            with np.errstate(invalid="ignore"), features.quiet_nan_warnings():
                 rows[idx] = (len(near), km[i, near[0]], *np.nanmean(values[near], axis=0))
     return pd.DataFrame.from_dict(rows, orient="index", columns=["weather_stations", "weather_km", *cols])
 

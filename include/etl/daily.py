@@ -25,7 +25,9 @@ are 1-h/8-h maxima, which a 24-h mean cannot stand in for).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import warnings
 from typing import TYPE_CHECKING
 
 from include import config
@@ -76,7 +78,7 @@ def daily_stats(values):
 
     hours = (~np.isnan(values)).sum(axis=1)
     complete = hours >= config.MIN_HOURS
-    with np.errstate(invalid="ignore"), _quiet():
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
         mean = np.where(complete, np.nanmean(values, axis=1), np.nan)
         max1h = np.where(complete, np.nanmax(values, axis=1), np.nan)
         windows = sliding_window_view(values, 8, axis=1)[:, :17, :]  # starts 00:00..16:00
@@ -87,18 +89,12 @@ def daily_stats(values):
     return hours, mean, max1h, max8h
 
 
-class _quiet:
+@contextlib.contextmanager
+def quiet_nan_warnings():
     """Silence numpy's all-NaN-slice warnings (expected: incomplete series become NaN)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
+        yield
 
 
 def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None = None) -> "pd.DataFrame":

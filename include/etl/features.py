@@ -23,7 +23,7 @@ import functools
 import os
 from typing import TYPE_CHECKING
 
-from include.etl.daily import POLLUTANTS
+from include.etl.daily import POLLUTANTS, quiet_nan_warnings
 from include.lake import Lake
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -156,7 +156,7 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     values = stations[cols].astype("float64").to_numpy()
     stacked = np.full((len(found), WEATHER_STATIONS, len(cols)), np.nan)
     stacked[slot, rank] = values[station]
-    with np.errstate(invalid="ignore"), _nowarn():
+    with np.errstate(invalid="ignore"), quiet_nan_warnings():
         mean = np.nanmean(stacked, axis=1)
     return pd.DataFrame(
         {"weather_stations": np.bincount(slot).astype(np.int64), "weather_km": km[rank == 0],
@@ -165,16 +165,6 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     )
 
 
-class _nowarn:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._w.__exit__(*exc)
 
 
 def _trailing_window(window: int):
