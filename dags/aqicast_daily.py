@@ -76,7 +76,9 @@ def _ctx() -> tuple[str, str, dict]:
 
 @dag(
     dag_id="aqicast_daily",
-    schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),  # 06:00 UTC: most sources have landed
+    # Interval [D 00:00, D+1 00:00) UTC, run after it closes: logical date = the partition D, so a
+    # backfill from D1 to D2 is exactly the partitions D1..D2. Late data: the reprocess_days Param.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=_START,
     catchup=False,
     max_active_runs=1,  # a day's features read D-7..D+1: backfills run in date order
