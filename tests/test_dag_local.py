@@ -42,13 +42,20 @@ def lake(history, tmp_path, monkeypatch):
     return Lake(str(root))
 
 
+_RUNS = iter(range(1, 10_000))
+
+
 def run(day: dt.date, conf: dict):
+    """A DAG run for partition ``day``. Each call gets its own logical date (a minute apart) and
+    names the partition with the ``date`` Param, as a manual re-run would: re-using one logical date
+    in a test DB makes Airflow delete and re-create the run, which SQLite's foreign keys dislike."""
     from airflow.dag_processing.dagbag import DagBag
     from tests.test_dags import migrate
 
     migrate()
     dag = DagBag(dag_folder="dags").get_dag("aqicast_daily")
-    return dag.test(logical_date=pendulum.datetime(day.year, day.month, day.day, tz="UTC"), run_conf=conf)
+    logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(minutes=next(_RUNS))
+    return dag.test(logical_date=logical, run_conf={**conf, "date": day.isoformat()})
 
 
 def test_daily_run_end_to_end(lake):
