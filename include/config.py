@@ -55,8 +55,6 @@ NEGATIVE_NOISE_FLOOR = _float("AQICAST_NEGATIVE_NOISE_FLOOR", -20.0)
 METRO_POPULATION = _int("AQICAST_METRO_POPULATION", 1_000_000)
 METRO_RADIUS_KM = _float("AQICAST_METRO_RADIUS_KM", 40.0)
 CITY_RADIUS_KM = _float("AQICAST_CITY_RADIUS_KM", 15.0)
-#: Concurrent reads of raw objects (S3 GETs or local files).
-READ_CONCURRENCY = _int("AQICAST_READ_CONCURRENCY", 32)
 
 
 # --- AWS backend -------------------------------------------------------------------------------

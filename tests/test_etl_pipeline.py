@@ -31,6 +31,7 @@ def test_rerun_replaces_partitions_byte_for_byte(sample_raw, lake_root):
         "curated/air_quality_daily/date=2015-03-01/part-00000.parquet",
         "curated/weather_daily/date=2015-03-01/part-00000.parquet",
         "curated/measurements_hourly/date=2015-03-01/part-00000.parquet",
+        "curated/city_hourly_profile/date=2015-03-01/part-00000.parquet",
         "features/city_daily/date=2015-03-01/part-00000.parquet",
         "quarantine/noaa-gsod/date=2015-03-01/part-00000.parquet",
         "quarantine/openaq-archive/date=2015-03-01/part-00000.parquet",

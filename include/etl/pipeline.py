@@ -5,6 +5,7 @@ Outputs (each replaced atomically, so reruns and backfills are idempotent):
 - ``curated/air_quality_daily/date=D/``  one row per location and local day D
 - ``curated/weather_daily/date=D/``      one row per GSOD station and UTC day D
 - ``curated/measurements_hourly/date=D/`` the accepted measurements behind the daily rows (AQI units)
+- ``curated/city_hourly_profile/date=D/`` per city, how D ended (evening windows of the hourly values)
 - ``quarantine/<source>/date=D/``        every rejected row with its reason (written even if empty)
 - ``features/city_daily/date=D/`` (and D-1) one row per city: features and next-day target
 - ``_runs/etl/date=D.json``               what was read, rejected, ignored and which objects failed
@@ -21,7 +22,7 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.daily import air_quality_daily
-from include.etl.features import MEASUREMENTS, build_features
+from include.etl.features import MEASUREMENTS, PROFILE, build_features, hourly_city_features
 from include.etl.rawio import RawRoot, ReadResult
 from include.lake import Lake
 
@@ -73,6 +74,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     lake.write_partition(AIR_QUALITY, day, aq)
     lake.write_partition(MEASUREMENTS, day, measurements[MEASUREMENT_COLUMNS] if measurements is not None
                          else pd.DataFrame(columns=MEASUREMENT_COLUMNS))
+    lake.write_partition(PROFILE, day, hourly_city_features(measurements, aq, day))
     lake.write_partition(WEATHER, day, weather)
     for source, result in results.items():
         lake.write_partition(quarantine_table(source), day, result.quarantine)

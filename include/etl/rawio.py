@@ -79,9 +79,6 @@ class RawRoot:
             out = {paths[0]: out}
         return out
 
-    def url(self, path: str) -> str:
-        return self.fs.unstrip_protocol(path) if not self.root.startswith("/") and "://" in self.root else path
-
 
 def _read_local(path: str) -> bytes | Exception:
     try:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from include.training.dataset import TARGET, feature_columns, matrix
-from include.training.model import AqiModel, residual_quantiles
+from include.training.model import AqiModel
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -68,8 +68,3 @@ def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = 
                            "flaml_best_loss": float(automl.best_loss)})
     return Fitted(model=model, config=dict(automl.best_config), estimator=automl.best_estimator)
 
-
-def with_interval(model: AqiModel, holdout: "pd.DataFrame") -> AqiModel:
-    """Set the model's prediction interval from its residuals on ``holdout``."""
-    model.residual_quantiles = residual_quantiles(holdout[TARGET], model.predict(holdout))
-    return model
