@@ -140,7 +140,7 @@ def import_times(lake: str, runs: int) -> dict:
 
 
 def build_lake() -> str:
-    from tests.serving_lake import build_serving_lake
+    from tests.sample_lakes import build_serving_lake
 
     root = Path(tempfile.mkdtemp(prefix="aqicast-api-bench-")) / "lake"
     print(f"building a small lake with forecasts in {root} ...", flush=True)

@@ -77,3 +77,4 @@ def sample_raw():
     from include.etl.rawio import RawRoot
 
     return RawRoot(str(SAMPLE_RAW))
+

@@ -25,20 +25,12 @@ DAY_BEIJING, DAY_INDIA = dt.date(2015, 1, 11), dt.date(2019, 1, 11)
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
-    from include.etl.pipeline import run_etl
-    from include.etl.rawio import RawRoot
-    from include.lake import Lake
     from include.training.forecast import forecast
     from include.training.registry import LocalRegistry
-    from tests.conftest import SAMPLE_RAW
+    from tests.sample_lakes import ingest_sample
 
-    lake = Lake(str(tmp_path_factory.mktemp("api") / "lake"))
-    raw = RawRoot(str(SAMPLE_RAW))
-    for start, end in ((dt.date(2015, 1, 4), DAY_BEIJING), (dt.date(2019, 1, 4), DAY_INDIA)):
-        d = start
-        while d <= end:
-            run_etl(d, lake, raw)
-            d += dt.timedelta(days=1)
+    lake = ingest_sample(tmp_path_factory.mktemp("api") / "lake", (dt.date(2015, 1, 4), DAY_BEIJING),
+                         (dt.date(2019, 1, 4), DAY_INDIA))
     registry = LocalRegistry(lake)
     forecast(lake, registry, DAY_INDIA)   # no champion: persistence, marked as a fallback
     forecast(lake, registry, DAY_BEIJING)  # an older day: must not replace the latest snapshot

@@ -36,7 +36,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(ForecastServ
 
 @pytest.fixture(scope="module", autouse=True)
 def lake(tmp_path_factory):
-    from tests.serving_lake import build_serving_lake
+    from tests.sample_lakes import build_serving_lake
 
     STORE.inner = LocalStore(build_serving_lake(tmp_path_factory.mktemp("schema") / "lake"))
     yield STORE.inner

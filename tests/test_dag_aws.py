@@ -26,16 +26,9 @@ ROLE = "arn:aws:iam::123456789012:role/aqicast-sagemaker"
 
 @pytest.fixture(scope="module")
 def local_lake(tmp_path_factory):
-    from include.etl.pipeline import run_etl
-    from include.etl.rawio import RawRoot
-    from include.lake import Lake
-    from tests.conftest import SAMPLE_RAW
+    from tests.sample_lakes import ingest_sample
 
-    lake = Lake(str(tmp_path_factory.mktemp("awslake") / "lake"))
-    raw = RawRoot(str(SAMPLE_RAW))
-    for i in range(32):
-        run_etl(dt.date(2015, 1, 1) + dt.timedelta(days=i), lake, raw)
-    return lake
+    return ingest_sample(tmp_path_factory.mktemp("awslake") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 2, 1)))
 
 
 @pytest.fixture

@@ -17,15 +17,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """A month of curated history, as the bootstrap of `make run` leaves it."""
-    from include.etl.pipeline import run_etl
-    from include.etl.rawio import RawRoot
-    from include.lake import Lake
-    from tests.conftest import SAMPLE_RAW
+    from tests.sample_lakes import ingest_sample
 
-    lake = Lake(str(tmp_path_factory.mktemp("daglocal") / "lake"))
-    for i in range(29):
-        run_etl(dt.date(2015, 1, 1) + dt.timedelta(days=i), lake, RawRoot(str(SAMPLE_RAW)))
-    return lake
+    return ingest_sample(tmp_path_factory.mktemp("daglocal") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 1, 29)))
 
 
 @pytest.fixture

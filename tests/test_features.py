@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from include.etl.features import AIR_QUALITY, FEATURES, TARGET, WEATHER, features_for, features_range
-from include.etl.pipeline import run_etl
 from include.lake import Lake
 
 START, END = dt.date(2015, 1, 1), dt.date(2015, 1, 12)
@@ -18,17 +17,9 @@ DAY = dt.date(2015, 1, 10)
 
 @pytest.fixture(scope="module")
 def built_lake(tmp_path_factory, ) -> Lake:
-    from include.etl.rawio import RawRoot
-    from tests.conftest import SAMPLE_RAW
+    from tests.sample_lakes import ingest_sample
 
-    root = tmp_path_factory.mktemp("features") / "lake"
-    lake = Lake(str(root))
-    raw = RawRoot(str(SAMPLE_RAW))
-    d = START
-    while d <= END:
-        run_etl(d, lake, raw)
-        d += dt.timedelta(days=1)
-    return lake
+    return ingest_sample(tmp_path_factory.mktemp("features") / "lake", (START, END))
 
 
 def copy_lake(lake: Lake, tmp_path) -> Lake:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from include.etl.features import FEATURES
-from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS, run_etl
+from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS
 from include.lake import Lake
 from include.quality.gate import QualityGateFailed, run_gate
 
@@ -21,14 +21,10 @@ DAY, INDIA_DAY = dt.date(2015, 1, 10), dt.date(2019, 1, 10)
 
 @pytest.fixture(scope="module")
 def clean_lake(tmp_path_factory) -> Lake:
-    from include.etl.rawio import RawRoot
-    from tests.conftest import SAMPLE_RAW
+    from tests.sample_lakes import ingest_sample
 
-    lake = Lake(str(tmp_path_factory.mktemp("gate") / "lake"))
-    raw = RawRoot(str(SAMPLE_RAW))
-    for d in BEIJING_DAYS + INDIA_DAYS:
-        run_etl(d, lake, raw)
-    return lake
+    return ingest_sample(tmp_path_factory.mktemp("gate") / "lake", (BEIJING_DAYS[0], BEIJING_DAYS[-1]),
+                         (INDIA_DAYS[0], INDIA_DAYS[-1]))
 
 
 @pytest.fixture

@@ -24,17 +24,9 @@ KW = dict(eval_days=21, min_train_rows=30)
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory) -> Lake:
-    from include.etl.rawio import RawRoot
-    from include.etl.pipeline import run_etl
-    from tests.conftest import SAMPLE_RAW
+    from tests.sample_lakes import ingest_sample
 
-    lake = Lake(str(tmp_path_factory.mktemp("training") / "lake"))
-    raw = RawRoot(str(SAMPLE_RAW))
-    day = START
-    while day <= END:
-        run_etl(day, lake, raw)
-        day += dt.timedelta(days=1)
-    return lake
+    return ingest_sample(tmp_path_factory.mktemp("training") / "lake", (START, END))
 
 
 class Constant:

@@ -28,7 +28,7 @@ def base_url(tmp_path_factory):
     from include.serving.app import create_app
     from include.serving.service import ForecastService
     from include.serving.store import LocalStore
-    from tests.serving_lake import build_serving_lake
+    from tests.sample_lakes import build_serving_lake
 
     root = build_serving_lake(tmp_path_factory.mktemp("web") / "lake")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
