@@ -326,7 +326,8 @@ Total {time.perf_counter() - t0:.0f}s. Browse the runs: make airflow""")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aqicast", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="aqicast", description="Tomorrow's air quality (US EPA AQI) per city: "
+                                     "ingest, check, train, forecast, serve. Every DAG task calls these same functions.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
 
