@@ -300,9 +300,12 @@ def cmd_run(args) -> int:
                                "-c", conf], env=env, stdout=log_file, stderr=subprocess.STDOUT)
     text = log_path.read_text(errors="replace")
     ok = done.returncode == 0 and "state=success" in text
+    import re
+
     for line in text.splitlines():
         if any(k in line for k in ("Quality gate", "retrain yes", "retrain no", "training outcome", "[DAG TEST] end task")):
-            print("      " + line.split("] ", 1)[-1][:300] if "] " in line else line[:300])
+            message = re.sub(r"\s+\[[\w.]+\]\s+loc=\S+.*$", "", line.split("] ", 1)[-1])  # drop logger and location
+            print("      " + message.replace("[DAG TEST] end task task_id=", "done: ").replace(" map_index=-1", "")[:300])
     print(f"      DAG run {'succeeded' if ok else 'FAILED'} in {time.perf_counter() - t1:.0f}s", flush=True)
     if not ok:
         print(f"See {log_path}", file=sys.stderr)
