@@ -483,7 +483,6 @@ def run_child(variant: str, raw_root: str, day: dt.date, work: Path) -> dict:
 
 def compare_outputs(aqicast_lake: str, baseline_lake: str, day: dt.date) -> dict:
     """PM2.5 daily means of the two outputs, location by location."""
-    import numpy as np
     import pandas as pd
 
     from include.lake import Lake

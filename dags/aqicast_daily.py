@@ -245,7 +245,7 @@ def aqicast_daily():
 
         return publish()
 
-    with TaskGroup("aws_deploy", tooltip="serverless endpoint update with check and rollback") as aws_deploy:
+    with TaskGroup("aws_deploy", tooltip="serverless endpoint update with check and rollback"):
         @task.short_circuit(ignore_downstream_trigger_rules=False)
         def champion_package() -> dict | None:
             """Continue only if the registry's champion is not what the endpoint serves already."""

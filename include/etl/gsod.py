@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import posixpath
-import re
 from typing import TYPE_CHECKING
 
 from include.etl import quarantine
@@ -78,7 +77,6 @@ def day_lines(data: bytes, day: dt.date) -> list[bytes]:
 
 
 def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -132,7 +130,6 @@ def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) ->
 
 def to_curated(df: "pd.DataFrame", day: dt.date) -> tuple["pd.DataFrame", "pd.DataFrame"]:
     """GSOD fields (strings) to SI columns; rows breaking a rule go to quarantine."""
-    import numpy as np
     import pandas as pd
 
     reason = pd.Series(pd.NA, index=df.index, dtype="object")

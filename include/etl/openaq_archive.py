@@ -9,7 +9,6 @@ parses all bodies in one pyarrow call.
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 import re
 from typing import TYPE_CHECKING
 

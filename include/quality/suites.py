@@ -57,7 +57,6 @@ def _meta(severity: str, why: str) -> dict:
 
 
 def measurements_suite(day: str) -> "gx.ExpectationSuite":
-    import great_expectations as gx
     import great_expectations.expectations as gxe
 
     from great_expectations.expectations.row_conditions import Column

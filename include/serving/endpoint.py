@@ -4,7 +4,6 @@ date and the model version, so runs never collide."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import TYPE_CHECKING
 
 from include.training.dataset import matrix
