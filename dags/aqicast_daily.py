@@ -4,60 +4,45 @@
 Tomorrow's AQI for every city, from the logical date's data. **One logical date = one partition**:
 every task reads and replaces the partitions of that date, so reruns and backfills are idempotent.
 
-| stage | local backend (default) | aws backend |
-|---|---|---|
-| crawl | list D's raw objects into a manifest | Glue crawler (create/update, run, sensor) |
-| ETL | in-process readers, AQI, features | Glue 5.0 job running `include/etl/glue_job.py` |
-| quality gate | Great Expectations suites (critical fails the run) | same |
-| retrain policy | no champion / too old / live error degraded / forced | same |
-| train + register | FLAML, file registry | Autopilot AutoML V2 (ENSEMBLING), SageMaker Model Registry |
-| endpoint update | point the local API at the champion | serverless endpoint, verified, rolled back on failure |
-| forecast | champion model | the endpoint |
+The graph is built for the deployment's backend (`AQICAST_BACKEND`, `local` by default, `aws` on
+MWAA): the shared stages are the same, the backend's task groups are plugged in, so the graph you
+see is the one that runs.
 
-Params: `backend` (local/aws), `retrain` (auto/force/skip), `reprocess_days` (late data),
-`date` (override the partition for a manual run), `train_budget_s`.
+| stage | local backend | aws backend |
+|---|---|---|
+| ingest | list D's raw objects into a manifest, in-process ETL | Glue crawler + Glue 5.0 job (`include/glue_job.py`) |
+| quality gate | Great Expectations suites (a critical failure fails the run) | same |
+| retrain policy | no champion / too old / live error degraded / forced (skips training otherwise) | same |
+| train | FLAML, judged and registered in the file registry | Autopilot AutoML V2 (ENSEMBLING), judged the same way, SageMaker Model Registry |
+| deploy | point the local API at the champion | serverless endpoint, verified, rolled back on failure |
+| forecast | champion model -> forecasts + serving snapshot | the endpoint -> same |
+
+Every task body calls one function of `include/app` (the same functions as the `aqicast` CLI).
+Params: `retrain` (auto/force/skip), `reprocess_days` (late data), `date` (the partition of a
+manual run), `train_budget_s` (local AutoML budget).
 """
 from __future__ import annotations
 
-import os
-
 import pendulum
-from airflow.sdk import Asset, Param, TaskGroup, dag, get_current_context, task
-from airflow.sdk import CronDataIntervalTimetable, TriggerRule
+from airflow.sdk import Asset, Param, TaskGroup, TriggerRule, dag, task
+from airflow.sdk import CronDataIntervalTimetable
 
-from aqicast_plugins.sagemaker_automl import (
-    RegisterModelVersionOperator,
-    SageMakerAutoMLV2Operator,
-    SageMakerAutoMLV2Sensor,
-)
-from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
-from airflow.providers.amazon.aws.operators.sagemaker import (
-    SageMakerEndpointConfigOperator,
-    SageMakerEndpointOperator,
-    SageMakerModelOperator,
-)
-from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor
-from airflow.providers.amazon.aws.sensors.glue_crawler import GlueCrawlerSensor
-from airflow.providers.amazon.aws.utils.sagemaker import ApprovalStatus
+from include import catalog, config
 
-from include import config
-from include.etl.glue_job import glue_job_kwargs
-
-_BACKEND = os.getenv("AQICAST_BACKEND", "local")
+SETTINGS = config.load()  # environment only at parse time: never an Airflow Variable here
+BACKEND = SETTINGS.backend
 _START = pendulum.datetime(2013, 3, 1, tz="UTC")
 
 # Assets for lineage in the UI (data-aware scheduling hooks onto them too).
-CURATED = Asset(name="aqicast.curated.air_quality_daily", uri="aqicast://lake/curated/air_quality_daily")
-FEATURES = Asset(name="aqicast.features.city_daily", uri="aqicast://lake/features/city_daily")
+CURATED = Asset(name="aqicast.curated.air_quality_daily", uri=f"aqicast://lake/{catalog.AIR_QUALITY}")
+FEATURES = Asset(name="aqicast.features.city_daily", uri=f"aqicast://lake/{catalog.FEATURES}")
 MODELS = Asset(name="aqicast.registry.model_versions", uri="aqicast://registry/model_versions")
-FORECASTS = Asset(name="aqicast.forecasts.city_daily", uri="aqicast://lake/forecasts/city_daily")
+FORECASTS = Asset(name="aqicast.forecasts.city_daily", uri=f"aqicast://lake/{catalog.FORECASTS}")
 
 PARTITION = "{{ ti.xcom_pull(task_ids='resolve_partition') }}"
-
 DEFAULT_ARGS = {
     "owner": "data-platform",
-    "retries": int(os.getenv("AQICAST_TASK_RETRIES", 2)),
+    "retries": SETTINGS.task_retries,
     "retry_delay": pendulum.duration(minutes=2),
     "retry_exponential_backoff": True,
     "max_retry_delay": pendulum.duration(minutes=30),
@@ -65,17 +50,216 @@ DEFAULT_ARGS = {
 }
 
 
-def _ctx() -> tuple[str, str, dict]:
-    """(partition date, backend, params) of the running task."""
-    from include.runtime import partition_date
+def aws(name: str) -> str:
+    """An aws setting rendered at run time (Airflow Variable ``aqicast_<name>``, else the environment's)."""
+    field = {"AWS_CONN_ID": "conn_id", "S3_RAW_ROOT": "raw_root"}.get(name, name.lower())
+    return config.variable_template(name, getattr(SETTINGS.aws, field))
 
-    ctx = get_current_context()
-    params = ctx["params"]
-    return partition_date(ctx.get("logical_date"), params, ctx["dag_run"].run_after), params["backend"], params
+
+# -- local task groups ------------------------------------------------------------------------------
+def local_ingest() -> TaskGroup:
+    with TaskGroup("ingest", tooltip="crawl and ETL in-process") as group:
+        @task
+        def crawl() -> dict:
+            """D's raw objects per source, kept as the manifest the ETL reads."""
+            from include.app import ingest
+            from include.orchestration import tasks
+
+            day, _, _ = tasks.context()
+            return ingest.crawl(tasks.backend(), day)
+
+        @task(outlets=[CURATED, FEATURES])
+        def etl() -> dict:
+            """Readers -> curated daily tables (+ quarantine) -> city features for D (and D-1's target)."""
+            from include.app import ingest
+            from include.orchestration import tasks
+
+            day, params, _ = tasks.context()
+            return ingest.summary(ingest.etl(tasks.backend(), ingest.window(day, int(params["reprocess_days"]))))
+
+        crawl() >> etl()
+    return group
+
+
+def local_train() -> TaskGroup:
+    with TaskGroup("train", tooltip="FLAML challenger, judged and registered") as group:
+        @task(outlets=[MODELS], execution_timeout=pendulum.duration(minutes=30))
+        def train_flaml() -> dict:
+            """FLAML challenger, judged on the recent window, registered Approved or Rejected."""
+            from include.app import training
+            from include.orchestration import tasks
+
+            day, params, _ = tasks.context()
+            return training.train(tasks.backend(), day, budget=float(params["train_budget_s"]))
+
+        train_flaml()
+    return group
+
+
+def local_deploy() -> TaskGroup:
+    with TaskGroup("deploy", tooltip="the local API serves the registry's champion") as group:
+        @task(trigger_rule=TriggerRule.NONE_FAILED)
+        def publish_champion() -> dict:
+            """The local "endpoint update": the local API serves the registry's champion."""
+            from include.app import deploy
+            from include.orchestration import tasks
+
+            return deploy.publish_champion(tasks.backend())
+
+        publish_champion()
+    return group
+
+
+# -- aws task groups ---------------------------------------------------------------------------------
+def aws_ingest() -> TaskGroup:
+    from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+    from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
+    from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor
+    from airflow.providers.amazon.aws.sensors.glue_crawler import GlueCrawlerSensor
+
+    from include.glue_job import glue_job_kwargs
+
+    conn = aws("AWS_CONN_ID")
+    script = aws("ARTIFACTS") + "/glue/glue_job.py"
+    with TaskGroup("ingest", tooltip="Glue crawler and Glue ETL job") as group:
+        @task
+        def crawler_config() -> dict:
+            """The crawler's targets: D's objects of each source."""
+            from include.etl.crawler import crawler_config as make
+            from include.orchestration import tasks
+
+            day, _, _ = tasks.context()
+            a = tasks.settings().aws
+            return make(day, name=a.crawler, role=a.glue_role, database=a.glue_database)
+
+        @task
+        def upsert_crawler(cfg: dict) -> str:
+            """Create the crawler, or update its targets to D's objects."""
+            from airflow.providers.amazon.aws.hooks.glue_crawler import GlueCrawlerHook
+
+            from include.orchestration import tasks
+
+            hook = GlueCrawlerHook(aws_conn_id=tasks.settings().aws.conn_id)
+            if hook.has_crawler(cfg["Name"]):
+                hook.update_crawler(**{k: v for k, v in cfg.items() if k != "Tags"})
+            else:
+                hook.create_crawler(**cfg)
+            return cfg["Name"]
+
+        crawler = upsert_crawler(crawler_config())
+        run_crawler = GlueCrawlerRunOperator(task_id="run_crawler", crawler_name=crawler, wait_for_completion=False,
+                                             aws_conn_id=conn)
+        wait_crawler = GlueCrawlerSensor(task_id="wait_crawler", crawler_name=crawler, mode="reschedule",
+                                         poke_interval=60, timeout=3600, aws_conn_id=conn)
+        glue_etl = GlueJobOperator(
+            task_id="glue_etl", job_name=aws("GLUE_JOB"), script_location=script,
+            script_args={"--date": PARTITION, "--lake": aws("S3_LAKE"), "--raw-root": aws("S3_RAW_ROOT"),
+                         "--reprocess-days": "{{ params.reprocess_days | string }}"},
+            create_job_kwargs=glue_job_kwargs(script_location=script,
+                                              extra_py_files=aws("ARTIFACTS") + "/glue/aqicast.zip"),
+            iam_role_name=aws("GLUE_ROLE"), wait_for_completion=False, aws_conn_id=conn,
+            outlets=[CURATED, FEATURES],
+        )
+        wait_etl = GlueJobSensor(task_id="wait_glue_etl", job_name=aws("GLUE_JOB"), run_id=glue_etl.output,
+                                 mode="reschedule", poke_interval=60, aws_conn_id=conn)
+        run_crawler >> wait_crawler >> glue_etl >> wait_etl
+    return group
+
+
+def aws_train() -> TaskGroup:
+    from aqicast_plugins.sagemaker_automl import SageMakerAutoMLV2Operator, SageMakerAutoMLV2Sensor
+
+    conn = aws("AWS_CONN_ID")
+    with TaskGroup("train", tooltip="Autopilot AutoML V2, judged and registered in SageMaker Model Registry") as group:
+        @task
+        def export_training_data() -> dict:
+            """Features -> train/validation CSVs in S3 (the evaluation split) -> the AutoML V2 request."""
+            from include.app import training
+            from include.orchestration import tasks
+
+            day, _, ti = tasks.context()
+            return training.export(tasks.backend(), day, run_id=ti.run_id)
+
+        start_automl = SageMakerAutoMLV2Operator(task_id="start_automl", request=export_training_data(),
+                                                 aws_conn_id=conn)
+        wait_automl = SageMakerAutoMLV2Sensor(task_id="wait_automl", job_name=start_automl.output, poke_interval=300,
+                                              timeout=6 * 3600, aws_conn_id=conn)
+
+        @task(outlets=[MODELS])
+        def register_candidate(candidate: dict) -> dict:
+            """The same verdict as the local backend: beat the champion and persistence on the window."""
+            from include.app import training
+            from include.orchestration import tasks
+
+            day, _, _ = tasks.context()
+            return training.register_candidate(tasks.backend(), day, candidate)
+
+        register_candidate(wait_automl.output)
+    return group
+
+
+def aws_deploy() -> TaskGroup:
+    from airflow.providers.amazon.aws.operators.sagemaker import (
+        SageMakerEndpointConfigOperator,
+        SageMakerEndpointOperator,
+        SageMakerModelOperator,
+    )
+
+    conn = aws("AWS_CONN_ID")
+    with TaskGroup("deploy", tooltip="serverless endpoint update with check and rollback") as group:
+        @task.short_circuit(ignore_downstream_trigger_rules=False, trigger_rule=TriggerRule.NONE_FAILED)
+        def champion_package() -> dict | None:
+            """Continue only if the registry's champion is not what the endpoint serves already."""
+            from include.app import deploy
+            from include.orchestration import tasks
+
+            day, _, ti = tasks.context()
+            the_plan = deploy.endpoint_plan(tasks.backend(), day)
+            for key in ("model", "endpoint_config", "endpoint"):
+                if the_plan:
+                    ti.xcom_push(key=key, value=the_plan[key])
+            return the_plan
+
+        plan = champion_package()
+        create_model = SageMakerModelOperator(task_id="create_model", config=plan["model"], aws_conn_id=conn)
+        create_config = SageMakerEndpointConfigOperator(task_id="create_endpoint_config",
+                                                        config=plan["endpoint_config"], aws_conn_id=conn)
+        # operation="create" updates an existing endpoint in place (the provider switches to update).
+        update_endpoint = SageMakerEndpointOperator(task_id="update_endpoint", config=plan["endpoint"],
+                                                    operation="create", wait_for_completion=True, aws_conn_id=conn)
+
+        @task
+        def verify_endpoint(the_plan: dict) -> list[float]:
+            """Smoke test: the endpoint answers D's features with AQIs in 0..500."""
+            from include.app import deploy
+            from include.orchestration import tasks
+
+            day, _, _ = tasks.context()
+            return deploy.verify_endpoint(tasks.backend(), day, the_plan)
+
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+        def rollback(the_plan: dict) -> str:
+            """Runs only if the update or its check failed: back to the previous endpoint config."""
+            from include.app import deploy
+            from include.orchestration import tasks
+
+            return deploy.rollback_endpoint(tasks.backend(), the_plan)
+
+        checked = verify_endpoint(plan)
+        plan >> create_model >> create_config >> update_endpoint >> checked
+        [update_endpoint, checked] >> rollback(plan)
+    return group
+
+
+GROUPS = {
+    "local": {"ingest": local_ingest, "train": local_train, "deploy": local_deploy},
+    "aws": {"ingest": aws_ingest, "train": aws_train, "deploy": aws_deploy},
+}[BACKEND]
 
 
 @dag(
     dag_id="aqicast_daily",
+    description=f"Tomorrow's AQI per city from day D's weather and air-quality data ({BACKEND} backend)",
     # Interval [D 00:00, D+1 00:00) UTC, run after it closes: logical date = the partition D, so a
     # backfill from D1 to D2 is exactly the partitions D1..D2. Late data: the reprocess_days Param.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -84,9 +268,8 @@ def _ctx() -> tuple[str, str, dict]:
     max_active_runs=1,  # a day's features read D-7..D+1: backfills run in date order
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
-    tags=["aqicast", "air-quality", "forecast"],
+    tags=["aqicast", "air-quality", "forecast", BACKEND],
     params={
-        "backend": Param(_BACKEND, enum=["local", "aws"], description="where every step runs"),
         "retrain": Param("auto", enum=["auto", "force", "skip"], description="auto = the retrain policy decides"),
         "reprocess_days": Param(0, type="integer", minimum=0, maximum=7,
                                 description="also re-run the N days before (late OpenAQ archive data: use 3)"),
@@ -98,213 +281,44 @@ def aqicast_daily():
     @task
     def resolve_partition() -> str:
         """The partition date: params.date, else the logical date (data interval start)."""
-        return _ctx()[0]
+        from include.orchestration import tasks
 
-    @task.branch
-    def choose_backend() -> str:
-        return "local_ingest.crawl" if _ctx()[1] == "local" else "aws_ingest.crawler_config"
+        return tasks.context()[0].isoformat()
 
-    with TaskGroup("local_ingest", tooltip="crawl and ETL in-process") as local_ingest:
-        @task
-        def crawl() -> dict:
-            from include.runtime import crawl_local
-
-            return crawl_local(_ctx()[0])
-
-        @task(outlets=[CURATED, FEATURES])
-        def etl() -> dict:
-            """Readers -> curated daily tables (+ quarantine) -> city features for D (and D-1's target)."""
-            from include.runtime import etl_local
-
-            day, _, params = _ctx()
-            return etl_local(day, int(params["reprocess_days"]))
-
-        crawl() >> etl()
-
-    with TaskGroup("aws_ingest", tooltip="Glue crawler and Glue ETL job") as aws_ingest:
-        @task
-        def crawler_config() -> dict:
-            from include.etl.crawler import crawler_config as make
-
-            return make(pendulum.parse(_ctx()[0]).date(), name=config.setting("CRAWLER"),
-                        role=config.setting("GLUE_ROLE"), database=config.setting("GLUE_DATABASE"))
-
-        @task
-        def upsert_crawler(cfg: dict) -> str:
-            """Create the crawler, or update its targets to D's objects."""
-            from airflow.providers.amazon.aws.hooks.glue_crawler import GlueCrawlerHook
-
-            hook = GlueCrawlerHook(aws_conn_id=config.setting("AWS_CONN_ID"))
-            if hook.has_crawler(cfg["Name"]):
-                hook.update_crawler(**{k: v for k, v in cfg.items() if k != "Tags"})
-            else:
-                hook.create_crawler(**cfg)
-            return cfg["Name"]
-
-        crawler = upsert_crawler(crawler_config())
-        run_crawler = GlueCrawlerRunOperator(task_id="run_crawler", crawler_name=crawler, wait_for_completion=False,
-                                             aws_conn_id=config.template("AWS_CONN_ID"))
-        wait_crawler = GlueCrawlerSensor(task_id="wait_crawler", crawler_name=crawler, mode="reschedule",
-                                         poke_interval=60, timeout=3600, aws_conn_id=config.template("AWS_CONN_ID"))
-        glue_etl = GlueJobOperator(
-            task_id="glue_etl",
-            job_name=config.template("GLUE_JOB"),
-            script_location=config.template("ARTIFACTS") + "/glue/glue_job.py",
-            script_args={"--date": PARTITION, "--lake": config.template("S3_LAKE"),
-                         "--raw-root": config.template("S3_RAW_ROOT"),
-                         "--reprocess-days": "{{ params.reprocess_days | string }}"},
-            create_job_kwargs=glue_job_kwargs(script_location=config.template("ARTIFACTS") + "/glue/glue_job.py",
-                                              extra_py_files=config.template("ARTIFACTS") + "/glue/aqicast.zip"),
-            iam_role_name=config.template("GLUE_ROLE"),
-            wait_for_completion=False, aws_conn_id=config.template("AWS_CONN_ID"), outlets=[CURATED, FEATURES],
-        )
-        wait_etl = GlueJobSensor(task_id="wait_glue_etl", job_name=config.template("GLUE_JOB"), run_id=glue_etl.output,
-                                 mode="reschedule", poke_interval=60, aws_conn_id=config.template("AWS_CONN_ID"))
-        run_crawler >> wait_crawler >> glue_etl >> wait_etl
-
-    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, retries=0)
+    @task(retries=0)
     def quality_gate() -> dict:
         """Great Expectations on D's partitions: a critical failure fails the run with a summary."""
-        from include.runtime import quality_gate as gate
+        from include.app import quality
+        from include.orchestration import tasks
 
-        day, backend, _ = _ctx()
-        return gate(day, backend)
+        day, _, _ = tasks.context()
+        with tasks.data_failures():
+            result = quality.gate(tasks.backend(), day)
+        return {"success": result.success, "warnings": [f.line() for f in result.warnings], "docs": result.docs_path}
 
-    @task.branch
-    def retrain_policy() -> str:
-        """Train only when needed: no champion, champion too old, live error degraded, or forced."""
-        from include.runtime import retrain_branch
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def retrain_policy() -> bool:
+        """Train only when needed: no champion, champion too old, live error degraded, or forced.
+        When it says no, the training tasks are skipped (the log says why); deploy and forecast run."""
+        from include.app import training
+        from include.orchestration import tasks
 
-        day, backend, params = _ctx()
-        return retrain_branch(day, backend, params["retrain"])
-
-    @task(outlets=[MODELS], execution_timeout=pendulum.duration(minutes=30))
-    def train_local() -> dict:
-        """FLAML challenger, judged on the recent window, registered Approved or Rejected."""
-        from include.runtime import train_local as train
-
-        day, _, params = _ctx()
-        return train(day, float(params["train_budget_s"]))
-
-    @task
-    def skip_training() -> str:
-        return "no training today (see the retrain_policy log for why)"
-
-    with TaskGroup("aws_train", tooltip="Autopilot AutoML V2 and SageMaker Model Registry") as aws_train:
-        @task
-        def export_training_data() -> dict:
-            """Features -> train/validation CSVs in S3 (time-aware windows) -> the AutoML V2 request."""
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-            from include.runtime import lake
-            from include.training.aws_steps import export_training_data as export
-
-            day, _, _ = _ctx()
-            return export(lake("aws"), S3Hook(aws_conn_id=config.setting("AWS_CONN_ID")).conn,
-                          pendulum.parse(day).date(), artifacts=config.setting("ARTIFACTS"),
-                          role_arn=config.setting("SAGEMAKER_ROLE_ARN"), run_id=get_current_context()["run_id"])
-
-        start_automl = SageMakerAutoMLV2Operator(task_id="start_automl", request=export_training_data(),
-                                                 aws_conn_id=config.template("AWS_CONN_ID"))
-        wait_automl = SageMakerAutoMLV2Sensor(task_id="wait_automl", job_name=start_automl.output, poke_interval=300,
-                                              timeout=6 * 3600, aws_conn_id=config.template("AWS_CONN_ID"))
-
-        @task.branch
-        def judge_challenger(candidate: dict) -> str:
-            """Same window and promotion policy as local: beat the champion and persistence."""
-            from include.runtime import judge_aws_challenger
-
-            outcome = judge_aws_challenger(_ctx()[0], candidate)
-            ti = get_current_context()["ti"]
-            for key in ("reason", "image", "model_url", "extras"):
-                ti.xcom_push(key=key, value=outcome[key])
-            return "aws_train.register_approved" if outcome["approved"] else "aws_train.register_rejected"
-
-        judged = judge_challenger(wait_automl.output)
-        for approval, task_id in ((ApprovalStatus.APPROVED, "register_approved"),
-                                  (ApprovalStatus.REJECTED, "register_rejected")):
-            judged >> RegisterModelVersionOperator(
-                task_id=task_id,
-                image_uri=judged["image"],
-                model_url=judged["model_url"],
-                package_group_name=config.template("MODEL_GROUP"),
-                package_desc=judged["reason"],
-                model_approval=approval,  # the enum, not a string
-                extras=judged["extras"],  # the candidate's containers and our metrics/lineage metadata
-                aws_conn_id=config.template("AWS_CONN_ID"), outlets=[MODELS],
-            )
-
-    @task.branch(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def choose_deploy() -> str:
-        return "publish_local_champion" if _ctx()[1] == "local" else "aws_deploy.champion_package"
-
-    @task
-    def publish_local_champion() -> dict:
-        """The local "endpoint update": the local API serves the registry's champion."""
-        from include.runtime import publish_local_champion as publish
-
-        return publish()
-
-    with TaskGroup("aws_deploy", tooltip="serverless endpoint update with check and rollback"):
-        @task.short_circuit(ignore_downstream_trigger_rules=False)
-        def champion_package() -> dict | None:
-            """Continue only if the registry's champion is not what the endpoint serves already."""
-            from include.runtime import endpoint_plan
-
-            the_plan = endpoint_plan(_ctx()[0])
-            if the_plan:
-                ti = get_current_context()["ti"]
-                for key in ("model", "endpoint_config", "endpoint"):
-                    ti.xcom_push(key=key, value=the_plan[key])
-            return the_plan
-
-        plan = champion_package()
-        create_model = SageMakerModelOperator(task_id="create_model", config=plan["model"],
-                                              aws_conn_id=config.template("AWS_CONN_ID"))
-        create_config = SageMakerEndpointConfigOperator(task_id="create_endpoint_config",
-                                                        config=plan["endpoint_config"],
-                                                        aws_conn_id=config.template("AWS_CONN_ID"))
-        # operation="create" updates an existing endpoint in place (the provider switches to update).
-        update_endpoint = SageMakerEndpointOperator(task_id="update_endpoint", config=plan["endpoint"],
-                                                    operation="create", wait_for_completion=True,
-                                                    aws_conn_id=config.template("AWS_CONN_ID"))
-
-        @task
-        def verify_endpoint() -> list[float]:
-            """Smoke test: the endpoint answers D's features with AQIs in 0..500."""
-            from include.runtime import verify_aws_endpoint
-
-            return verify_aws_endpoint(_ctx()[0])
-
-        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
-        def rollback(the_plan: dict) -> str:
-            """Runs only if the update or its check failed: back to the previous endpoint config."""
-            from include.runtime import rollback_aws_endpoint
-
-            return rollback_aws_endpoint(the_plan)
-
-        checked = verify_endpoint()
-        plan >> create_model >> create_config >> update_endpoint >> checked
-        [update_endpoint, checked] >> rollback(plan)
+        day, params, _ = tasks.context()
+        return training.decide(tasks.backend(), day, params["retrain"]).yes
 
     @task(outlets=[FORECASTS], trigger_rule=TriggerRule.NONE_FAILED)
     def forecast() -> list[dict]:
-        """Tomorrow's AQI per city, written to forecasts/city_daily/date=D."""
-        from include.runtime import forecast as run_forecast
+        """Tomorrow's AQI per city -> forecasts/city_daily/date=D and the serving snapshot."""
+        from include.app import forecasting
+        from include.orchestration import tasks
 
-        day, backend, _ = _ctx()
-        return run_forecast(day, backend)
+        day, _, _ = tasks.context()
+        out = forecasting.forecast(tasks.backend(), day)
+        return out[forecasting.LOG_COLUMNS].head(20).to_dict("records")
 
-    partition = resolve_partition()
-    branch = choose_backend()
-    gate = quality_gate()
-    policy = retrain_policy()
-    deploy = choose_deploy()
-    local_train, skipped = train_local(), skip_training()
-    partition >> branch >> [local_ingest, aws_ingest] >> gate >> policy >> [local_train, skipped, aws_train]
-    [local_train, skipped, aws_train] >> deploy >> [published := publish_local_champion(), plan]
-    # Forecast after whichever deploy ran; with no new model the aws deploy is skipped, not failed.
-    [published, checked] >> forecast()
+    ingest, gate, policy = GROUPS["ingest"](), quality_gate(), retrain_policy()
+    train, deploy = GROUPS["train"](), GROUPS["deploy"]()
+    resolve_partition() >> ingest >> gate >> policy >> train >> deploy >> forecast()
 
 
 aqicast_daily()

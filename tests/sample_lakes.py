@@ -11,24 +11,34 @@ SAMPLE_RAW = Path(__file__).resolve().parent.parent / "data" / "sample" / "raw"
 DAY = dt.date(2019, 1, 11)
 
 
+def local_backend(root, *, group: str | None = None, **training):
+    """The local backend on the lake at ``root`` and the in-repo sample, with the model group and
+    training settings a test needs (e.g. ``eval_days=7``)."""
+    from include import config
+    from include.backends import build
+
+    base = config.Settings()
+    settings = base.replace(local_lake=str(root), local_raw_root=str(SAMPLE_RAW),
+                            model_group=group or base.model_group,
+                            training=base.training.__class__(**{**base.training.__dict__, **training}))
+    return build(settings)
+
+
 def ingest_sample(root, *ranges):
     """A lake at ``root`` with the ETL (curated tables, features) run over each inclusive
-    ``(start, end)`` date range of the in-repo sample, in date order."""
-    from include.etl.pipeline import run_etl
-    from include.etl.rawio import RawRoot
-    from include.lake import Lake
+    ``(start, end)`` date range of the in-repo sample, in date order (the CLI's and the DAG's
+    ETL step, ``app.ingest.etl``)."""
+    from include.app import ingest
 
-    lake, raw = Lake(str(root)), RawRoot(str(SAMPLE_RAW))
+    backend = local_backend(root)
     for start, end in ranges:
-        for k in range((end - start).days + 1):
-            run_etl(start + dt.timedelta(days=k), lake, raw)
-    return lake
+        ingest.etl(backend, ingest.date_range(start, end))
+    return backend.lake
 
 
 def build_serving_lake(root: str | Path, day: dt.date = DAY, days: int = 8) -> str:
-    from include.training.forecast import forecast
-    from include.training.registry import LocalRegistry
+    from include.app import forecasting
 
     lake = ingest_sample(root, (day - dt.timedelta(days=days - 1), day))
-    forecast(lake, LocalRegistry(lake), day)
+    forecasting.forecast(local_backend(lake.root), day)
     return lake.root

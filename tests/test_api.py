@@ -25,15 +25,14 @@ DAY_BEIJING, DAY_INDIA = dt.date(2015, 1, 11), dt.date(2019, 1, 11)
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
-    from include.training.forecast import forecast
-    from include.training.registry import LocalRegistry
-    from tests.sample_lakes import ingest_sample
+    from include.app.forecasting import forecast
+    from tests.sample_lakes import ingest_sample, local_backend
 
     lake = ingest_sample(tmp_path_factory.mktemp("api") / "lake", (dt.date(2015, 1, 4), DAY_BEIJING),
                          (dt.date(2019, 1, 4), DAY_INDIA))
-    registry = LocalRegistry(lake)
-    forecast(lake, registry, DAY_INDIA)   # no champion: persistence, marked as a fallback
-    forecast(lake, registry, DAY_BEIJING)  # an older day: must not replace the latest snapshot
+    backend = local_backend(lake.root)
+    forecast(backend, DAY_INDIA)   # no champion: persistence, marked as a fallback
+    forecast(backend, DAY_BEIJING)  # an older day: must not replace the latest snapshot
     return lake
 
 

@@ -79,7 +79,11 @@ def test_training_csvs_use_the_time_windows():
         day = dt.date(2015, 1, 1) + dt.timedelta(days=i)
         rows.append({"city_id": 1, "city": "Beijing", "date": day.isoformat(), "aqi": 100 + i,
                      "aqi_lag1": 99 + i, "temp_c": 1.5, "dominant_pollutant": "pm25", "target_aqi": 101 + i})
-    train, val, cols = training_csvs(pd.DataFrame(rows), dt.date(2015, 1, 31), dt.date(2015, 2, 8))
+    from include.config import TrainingSettings
+    from include.training.verdict import evaluation_split
+
+    split = evaluation_split(pd.DataFrame(rows), dt.date(2015, 2, 9), TrainingSettings(eval_days=9))  # window Jan 31..Feb 8
+    train, val, cols = training_csvs(split)
     t, v = pd.read_csv(io.BytesIO(train)), pd.read_csv(io.BytesIO(val))
     assert list(t.columns) == cols + ["target_aqi"] and "city" not in cols and "dominant_pollutant" not in cols
     assert len(t) == 30 and len(v) == 9

@@ -56,6 +56,8 @@ def aws_env(moto_server, monkeypatch, local_lake):
     monkeypatch.setenv("AQICAST_SAGEMAKER_ROLE_ARN", ROLE)
     monkeypatch.setenv("AQICAST_GLUE_ROLE", "aqicast-glue")
     monkeypatch.setenv("AQICAST_TASK_RETRIES", "0")
+    monkeypatch.setenv("AQICAST_BACKEND", "aws")  # the deployment's backend: the DAG is built for it
+    monkeypatch.setenv("AQICAST_EVAL_DAYS", "7")  # short windows for a month of data (same code paths)
     boto3.client("iam").create_role(RoleName="aqicast-glue", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                 "Principal": {"Service": "glue.amazonaws.com"}}]}))
@@ -64,9 +66,6 @@ def aws_env(moto_server, monkeypatch, local_lake):
         s3.create_bucket(Bucket=bucket)
     fsspec.filesystem("s3", skip_instance_cache=True).put(local_lake.root + "/", "aqicast-lake/", recursive=True)
 
-    # Short windows for a month of data (the same code paths as the 30-day default).
-    import include.training.steps as steps
-    monkeypatch.setattr(steps, "EVAL_DAYS", 7)
 
     # Glue: crawls finish immediately, and report AWS's status word.
     state_manager.set_transition(model_name="glue::crawl", transition={"progression": "immediate"})
@@ -117,11 +116,13 @@ def run_dag(conf: dict):
 def test_aws_path_end_to_end_with_real_requests(aws_env, moto_server):
     # The post-deploy check and the batch forecast send the same one-city CSV: one queued answer.
     queue_endpoint_answers(moto_server, ["88"])
-    run = run_dag({"backend": "aws", "retrain": "force"})
+    run = run_dag({"retrain": "force"})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert run.state == "success", states
-    assert states["local_ingest.crawl"] == "skipped" and states["train_local"] == "skipped"
-    assert states["aws_train.register_rejected"] == "skipped" and states["aws_deploy.rollback"] == "skipped"
+    # Only the aws graph exists, and everything but the rollback ran.
+    assert not any(t.startswith(("ingest.crawl", "train.train_flaml", "deploy.publish")) for t in states)
+    assert {t for t, state in states.items() if state != "success"} == {"deploy.rollback"}
+    assert states["deploy.rollback"] == "skipped" and states["train.register_candidate"] == "success"
 
     glue = boto3.client("glue")
     crawler = glue.get_crawler(Name="aqicast-raw-daily")["Crawler"]
@@ -167,7 +168,7 @@ def test_aws_path_end_to_end_with_real_requests(aws_env, moto_server):
 
 
 def test_rollback_points_the_endpoint_back_with_update_endpoint():
-    from include.serving.endpoint import rollback
+    from include.backends.sagemaker_endpoint import rollback
 
     sm = boto3.client("sagemaker", region_name="us-east-1")
     with Stubber(sm) as stub:

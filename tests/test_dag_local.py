@@ -30,9 +30,9 @@ def lake(history, tmp_path, monkeypatch):
     shutil.copytree(history.root, root)
     monkeypatch.setenv("AQICAST_LAKE", str(root))
     monkeypatch.setenv("AQICAST_TASK_RETRIES", "0")
-    import include.training.steps as steps
-    monkeypatch.setattr(steps, "EVAL_DAYS", 7)
-    monkeypatch.setattr(steps, "MIN_TRAIN_ROWS", 10)
+    monkeypatch.setenv("AQICAST_BACKEND", "local")
+    monkeypatch.setenv("AQICAST_EVAL_DAYS", "7")       # short windows for a month of data (settings are
+    monkeypatch.setenv("AQICAST_MIN_TRAIN_ROWS", "10")  # loaded by each task, like on MWAA)
     return Lake(str(root))
 
 
@@ -54,12 +54,13 @@ def run(day: dt.date, conf: dict):
 
 def test_daily_run_end_to_end(lake):
     day = dt.date(2015, 1, 29)
-    dag_run = run(day, {"backend": "local", "retrain": "force", "train_budget_s": 5})
+    dag_run = run(day, {"retrain": "force", "train_budget_s": 5})
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "success", states
-    assert states["aws_ingest.glue_etl"] == "skipped" and states["skip_training"] == "skipped"
-    assert all(states[t] == "success" for t in ("local_ingest.crawl", "local_ingest.etl", "quality_gate",
-                                                "train_local", "publish_local_champion", "forecast"))
+    # One graph per backend: what runs is what the graph shows, nothing of the aws path.
+    assert states == {t: "success" for t in ("resolve_partition", "ingest.crawl", "ingest.etl", "quality_gate",
+                                             "retrain_policy", "train.train_flaml", "deploy.publish_champion",
+                                             "forecast")}
     for table in ("curated/air_quality_daily", "features/city_daily", "forecasts/city_daily"):
         assert lake.has_partition(table, day), table
     assert lake.exists(lake.path("quality", f"date={day}", "results.json"))
@@ -91,10 +92,10 @@ def digest(lake) -> dict[str, str]:
 def test_rerunning_a_range_is_idempotent(lake):
     days = [dt.date(2015, 1, 27), dt.date(2015, 1, 28)]
     for d in days:
-        assert run(d, {"backend": "local", "retrain": "skip", "reprocess_days": 1}).state == "success"
+        assert run(d, {"retrain": "skip", "reprocess_days": 1}).state == "success"
     first = digest(lake)
     for d in days:
-        assert run(d, {"backend": "local", "retrain": "skip", "reprocess_days": 1}).state == "success"
+        assert run(d, {"retrain": "skip", "reprocess_days": 1}).state == "success"
     assert digest(lake) == first
     assert any(k.startswith("forecasts/city_daily/date=2015-01-28") for k in first)
     assert not list(__import__("pathlib").Path(lake.root).rglob(".tmp-*"))
@@ -102,10 +103,10 @@ def test_rerunning_a_range_is_idempotent(lake):
 
 def test_a_failed_quality_gate_fails_the_run_and_publishes_nothing(lake):
     day = dt.date(2015, 1, 28)
-    from include.etl.features import FEATURES
+    from include.catalog import FEATURES
 
     # A broken upstream: the partition the gate checks has an impossible AQI.
-    run(day, {"backend": "local", "retrain": "skip"})
+    run(day, {"retrain": "skip"})
     import include.etl.pipeline as pipeline
 
     original = pipeline.air_quality_daily
@@ -117,11 +118,12 @@ def test_a_failed_quality_gate_fails_the_run_and_publishes_nothing(lake):
 
     pipeline.air_quality_daily = broken
     try:
-        dag_run = run(day, {"backend": "local", "retrain": "skip"})
+        dag_run = run(day, {"retrain": "skip"})
     finally:
         pipeline.air_quality_daily = original
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert dag_run.state == "failed" and states["quality_gate"] == "failed"
+    assert [t for t, state in states.items() if state == "failed"] == ["quality_gate"]  # nothing else is red
     assert states["forecast"] == "upstream_failed"
     results = lake.read_json(lake.path("quality", f"date={day}", "results.json"))
     assert results["success"] is False and "aqi" in results["summary"]

@@ -38,7 +38,8 @@ def test_dags_import_without_errors_and_follow_conventions():
             assert t.owner == "data-platform", f"{t.task_id} has no owner"
             assert t.retries is not None, f"{t.task_id} has no retries"
     daily = bag.dags["aqicast_daily"]
-    assert set(daily.params.keys()) >= {"backend", "retrain", "reprocess_days", "date"}
+    assert set(daily.params.keys()) >= {"retrain", "reprocess_days", "date"}
+    assert daily.description and "local backend" in daily.description
     assert daily.task_dict["quality_gate"].retries == 0  # a data failure is not retried
 
 

@@ -34,7 +34,7 @@ def _assign_by_loop(locations: pd.DataFrame) -> list:
     g = cities.gazetteer()
     out = []
     glat, glon = g["city_lat"].to_numpy(), g["city_lon"].to_numpy()
-    radius, keys = g["radius_km"].to_numpy(), g["key"].to_numpy()
+    radius, keys = cities.catchment_radius_km(g["city_population"].to_numpy()), g["key"].to_numpy()
     tree = cities._tree()
     for lat, lon, hint, country in locations[["lat", "lon", "city_hint", "country"]].itertuples(index=False):
         hint = cities._fold(hint) if isinstance(hint, str) and hint not in ("", "nan", "None") else ""
@@ -45,7 +45,7 @@ def _assign_by_loop(locations: pd.DataFrame) -> list:
             out.append((in_country or rows or [-1])[0])
             continue
         point = cities._unit_vectors([lat], [lon])
-        cand = np.sort(np.asarray(tree.query_ball_point(point[0], r=cities._chord(cities.config.METRO_RADIUS_KM)), dtype=int))
+        cand = np.sort(np.asarray(tree.query_ball_point(point[0], r=cities._chord(cities.EtlRules().metro_radius_km)), dtype=int))
         d = cities._distance_km(np.linalg.norm(cities._unit_vectors(glat[cand], glon[cand]) - point, axis=1))
         inside = cand[d <= radius[cand]]
         named = inside[keys[inside] == hint] if hint else inside[:0]
@@ -77,11 +77,11 @@ def _weather_by_loop(group: pd.DataFrame, stations: pd.DataFrame, cols: list[str
     sv = cities._unit_vectors(stations["lat"], stations["lon"])
     cv = cities._unit_vectors(group["city_lat"], group["city_lon"])
     km = 2 * cities.EARTH_RADIUS_KM * np.arcsin(np.minimum(np.linalg.norm(cv[:, None, :] - sv[None, :, :], axis=2) / 2, 1.0))
-    order = np.argsort(km, axis=1, kind="stable")[:, : features.WEATHER_STATIONS]
+    order = np.argsort(km, axis=1, kind="stable")[:, : features.EtlRules().weather_stations]
     values = stations[cols].astype("float64").to_numpy()
     rows = {}
     for i, idx in enumerate(group.index):
-        near = [j for j in order[i] if km[i, j] <= features.WEATHER_RADIUS_KM]
+        near = [j for j in order[i] if km[i, j] <= features.EtlRules().weather_radius_km]
         if near:
             with np.errstate(invalid="ignore"), features.quiet_nan_warnings():
                 rows[idx] = (len(near), km[i, near[0]], *np.nanmean(values[near], axis=0))

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.etl.features import AIR_QUALITY, FEATURES, TARGET, WEATHER, features_for, features_range
+from include.catalog import AIR_QUALITY, FEATURES, WEATHER
+from include.etl.features import TARGET, features_for, features_range
 from include.lake import Lake
 
 START, END = dt.date(2015, 1, 1), dt.date(2015, 1, 12)

@@ -29,7 +29,7 @@ def test_bundle_contents(tmp_path):
     assert '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"' in req
     assert "apache-airflow==" not in req  # MWAA provides Airflow itself
     glue_zip = zipfile.ZipFile(glue / "aqicast.zip").namelist()
-    assert "include/etl/glue_job.py" in glue_zip and "include/etl/aqi.py" in glue_zip
+    assert "include/glue_job.py" in glue_zip and "include/etl/aqi.py" in glue_zip
     assert not any("__pycache__" in n for n in glue_zip + names)
     # Reproducible: building twice gives the same archives.
     again = load_build().build(tmp_path / "dist2")

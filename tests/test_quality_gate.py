@@ -9,7 +9,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from include.etl.features import FEATURES
+from include.catalog import FEATURES
 from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS
 from include.lake import Lake
 from include.quality.gate import QualityGateFailed, run_gate

@@ -12,14 +12,19 @@ from include.cli import main
 from include.etl.aqi import category
 from include.lake import Lake
 from include.training.backtest import backtest
-from include.training.forecast import FORECASTS, forecast
+from include.app import forecasting, training
+from include.catalog import FORECASTS
 from include.training.model import AqiModel
-from include.training.registry import APPROVED, REJECTED, LocalRegistry, champion
-from include.training.steps import retrain_decision, train_and_register
+from include.training.registry import APPROVED, REJECTED, champion
 from include.training.train import Fitted
+from tests.sample_lakes import local_backend
 
 START, END = dt.date(2015, 1, 1), dt.date(2015, 3, 31)
 KW = dict(eval_days=21, min_train_rows=30)
+
+
+def backend_for(lake, group: str):
+    return local_backend(lake.root, group=group, **KW)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,7 @@ class Constant:
 
 
 def constant_trainer(value: float):
-    def trainer(train, time_budget=None):
+    def trainer(train, time_budget=None, **_):
         return Fitted(model=AqiModel(Constant(value), ["aqi"]), config={"value": value}, estimator="constant")
     return trainer
 
@@ -60,7 +65,7 @@ class Persistence:
         return 0.8 * today + 0.2 * self.mean
 
 
-def shrunk_persistence_trainer(train, time_budget=None):
+def shrunk_persistence_trainer(train, time_budget=None, **_):
     from include.training.dataset import TARGET, matrix
 
     est = Persistence().fit(matrix(train, ["aqi"]), train[TARGET].to_numpy())
@@ -68,8 +73,9 @@ def shrunk_persistence_trainer(train, time_budget=None):
 
 
 def test_flaml_trains_registers_and_forecasts(lake, tmp_path):
-    registry = LocalRegistry(lake, group="flaml-test")
-    outcome = train_and_register(lake, registry, END, time_budget=4, **KW)
+    backend = backend_for(lake, "flaml-test")
+    registry = backend.registry
+    outcome = training.train(backend, END, budget=4)
     assert outcome["trained"] and outcome["status"] in (APPROVED, REJECTED)
     (version,) = registry.versions()
     m = version.metrics
@@ -85,10 +91,11 @@ def test_flaml_trains_registers_and_forecasts(lake, tmp_path):
 
 
 def test_promotion_approves_a_good_model_and_rejects_a_worse_one(lake):
-    registry = LocalRegistry(lake, group="policy-test")
-    first = train_and_register(lake, registry, END, trainer=shrunk_persistence_trainer, **KW)
+    backend = backend_for(lake, "policy-test")
+    registry = backend.registry
+    first = training.train(backend, END, trainer=shrunk_persistence_trainer)
     assert first["status"] == APPROVED, first["reason"]
-    worse = train_and_register(lake, registry, END, trainer=constant_trainer(100.0), **KW)
+    worse = training.train(backend, END, trainer=constant_trainer(100.0))
     assert worse["status"] == REJECTED
     assert "does not beat persistence" in worse["reason"]
     assert champion(registry).version == 1
@@ -97,22 +104,25 @@ def test_promotion_approves_a_good_model_and_rejects_a_worse_one(lake):
 
 
 def test_retrain_policy_reads_the_registry(lake):
-    registry = LocalRegistry(lake, group="retrain-test")
-    assert retrain_decision(lake, registry, END).reason == "no champion model yet"
-    train_and_register(lake, registry, END, trainer=shrunk_persistence_trainer, **KW)
-    fresh = retrain_decision(lake, registry, END)
+    backend = backend_for(lake, "retrain-test")
+    assert training.decide(backend, END).reason == "no champion model yet"
+    assert training.decide(backend, END, "skip").reason == "training skipped by the run's parameters"
+    assert training.decide(backend, END, "force").yes
+    training.train(backend, END, trainer=shrunk_persistence_trainer)
+    fresh = training.decide(backend, END)
     assert not fresh.yes and "1 day old" in fresh.reason  # trained through 03-30, the last known target
-    later = retrain_decision(lake, registry, END + dt.timedelta(days=45))
+    later = training.decide(backend, END + dt.timedelta(days=45))
     assert later.yes and "46 days old" in later.reason
+    assert lake.read_json(lake.path("_runs/retrain", f"date={END + dt.timedelta(days=45)}.json"))["retrain"] is True
 
 
 def test_forecast_writes_one_row_per_city_with_category_and_interval(lake):
-    registry = LocalRegistry(lake, group="forecast-test")
+    backend = backend_for(lake, "forecast-test")
     day = dt.date(2015, 3, 30)
-    fallback = forecast(lake, registry, day)  # no champion yet: persistence, labelled as such
+    fallback = forecasting.forecast(backend, day)  # no champion yet: persistence, labelled as such
     assert list(fallback["method"]) == ["persistence"] and list(fallback["model_version"]) == ["persistence"]
-    train_and_register(lake, registry, END, trainer=shrunk_persistence_trainer, **KW)
-    out = forecast(lake, registry, day)
+    training.train(backend, END, trainer=shrunk_persistence_trainer)
+    out = forecasting.forecast(backend, day)
     (row,) = out.to_dict("records")
     assert row["city"] == "Beijing" and row["date"] == "2015-03-30" and row["forecast_date"] == "2015-03-31"
     assert row["model_version"] == "1" and row["method"] == "model"

@@ -49,7 +49,7 @@ def build(out: Path) -> dict[str, Path]:
     _zip(mwaa / "plugins.zip", ROOT / "plugins" / "aqicast_plugins", ROOT / "plugins")
     shutil.copy2(ROOT / "deploy" / "mwaa" / "requirements.txt", mwaa / "requirements.txt")
     shutil.copy2(ROOT / "deploy" / "mwaa" / "startup.sh", mwaa / "startup.sh")
-    shutil.copy2(ROOT / "include" / "etl" / "glue_job.py", glue / "glue_job.py")
+    shutil.copy2(ROOT / "include" / "glue_job.py", glue / "glue_job.py")
     _zip(glue / "aqicast.zip", ROOT / "include", ROOT)
     return {"mwaa": mwaa, "glue": glue}
 

@@ -153,8 +153,8 @@ def overall_aqi(sub: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     )
 
 
-from include.etl.aqi_categories import CATEGORIES, SENSITIVE_GROUPS, Category  # noqa: E402,F401
-from include.etl.aqi_categories import category_info as _category_info  # noqa: E402
+from include.categories import CATEGORIES, SENSITIVE_GROUPS, Category  # noqa: E402,F401
+from include.categories import category_info as _category_info  # noqa: E402
 
 _UPPERS = np.array([c.upper for c in CATEGORIES[:-1]], dtype=float)
 _NAMES = np.array([c.name for c in CATEGORIES], dtype=object)

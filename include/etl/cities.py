@@ -15,22 +15,16 @@ The rule (deterministic, documented in the README):
 from __future__ import annotations
 
 import functools
-import unicodedata
 from typing import TYPE_CHECKING
 
-from include import config
+from include.config import EtlRules
+from include.text import fold as _fold
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 EARTH_RADIUS_KM = 6371.0088
 CITY_COLUMNS = ["city_id", "city", "city_country", "city_lat", "city_lon", "city_population", "city_tz"]
-
-
-def _fold(name) -> str:
-    """Case- and accent-insensitive key: 'Bengaluru' == 'bengaluru', 'Zürich' == 'zurich'."""
-    text = unicodedata.normalize("NFKD", str(name or "")).encode("ascii", "ignore").decode()
-    return " ".join(text.casefold().split())
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,9 +47,14 @@ def gazetteer() -> "pd.DataFrame":
     )
     df = df.sort_values(["city_population", "city_id"], ascending=[False, True], ignore_index=True)
     df["key"] = df["city"].map(_fold)
-    df["radius_km"] = df["city_population"].ge(config.METRO_POPULATION).map(
-        {True: config.METRO_RADIUS_KM, False: config.CITY_RADIUS_KM})
     return df
+
+
+def catchment_radius_km(population, rules: EtlRules = EtlRules()):
+    """The city rule's radius per city: metro radius from ``metro_population`` up, else the city radius."""
+    import numpy as np
+
+    return np.where(np.asarray(population) >= rules.metro_population, rules.metro_radius_km, rules.city_radius_km)
 
 
 def _unit_vectors(lat, lon):
@@ -84,7 +83,7 @@ def _distance_km(chord):
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(np.asarray(chord) / 2, 1.0))
 
 
-def assign_cities(locations: "pd.DataFrame") -> "pd.DataFrame":
+def assign_cities(locations: "pd.DataFrame", rules: EtlRules = EtlRules()) -> "pd.DataFrame":
     """``locations`` has ``lat, lon, city_hint, country`` (one row per location); returns the
     gazetteer columns ``CITY_COLUMNS`` aligned with it (NA where no city)."""
     import numpy as np
@@ -103,7 +102,7 @@ def assign_cities(locations: "pd.DataFrame") -> "pd.DataFrame":
 
     if has_xy.any():
         idx = np.flatnonzero(has_xy)
-        choice[idx] = _by_catchment(lat[idx], lon[idx], hints[idx])
+        choice[idx] = _by_catchment(lat[idx], lon[idx], hints[idx], rules)
 
     if (~has_xy).any():
         first_by_key = _first_by_name()
@@ -118,7 +117,7 @@ def assign_cities(locations: "pd.DataFrame") -> "pd.DataFrame":
     return picked
 
 
-def _by_catchment(lat, lon, hints):
+def _by_catchment(lat, lon, hints, rules: EtlRules):
     """Rule 2 for points with coordinates, all at once: the gazetteer row of each point's city, or -1.
 
     Every (point, candidate city within the metro radius) pair is one row of flat arrays; a pair
@@ -128,7 +127,7 @@ def _by_catchment(lat, lon, hints):
 
     g = gazetteer()
     pts = _unit_vectors(lat, lon)
-    candidates = _tree().query_ball_point(pts, r=_chord(config.METRO_RADIUS_KM))
+    candidates = _tree().query_ball_point(pts, r=_chord(max(rules.metro_radius_km, rules.city_radius_km)))
     sizes = np.fromiter((len(c) for c in candidates), dtype=np.int64, count=len(candidates))
     choice = np.full(len(pts), -1, dtype=np.int64)
     if not sizes.sum():
@@ -136,7 +135,7 @@ def _by_catchment(lat, lon, hints):
     point = np.repeat(np.arange(len(pts)), sizes)
     city = np.concatenate([np.asarray(c, dtype=np.int64) for c in candidates if len(c)])
     d = _distance_km(np.linalg.norm(_city_vectors()[city] - pts[point], axis=1))
-    inside = d <= g["radius_km"].to_numpy()[city]
+    inside = d <= catchment_radius_km(g["city_population"].to_numpy(), rules)[city]
     point, city = point[inside], city[inside]
     named = (g["key"].to_numpy()[city] == hints[point]) & (hints[point] != "")
     # Rows are gazetteer-ordered (most populous first): sort each point's candidates named-first,

@@ -30,7 +30,7 @@ import datetime as dt
 import warnings
 from typing import TYPE_CHECKING
 
-from include import config
+from include.config import EtlRules
 from include.etl import aqi as epa
 from include.etl.cities import CITY_COLUMNS, assign_cities
 
@@ -71,20 +71,20 @@ def hourly_matrix(m: "pd.DataFrame"):
     return keys, values
 
 
-def daily_stats(values):
+def daily_stats(values, rules: EtlRules = EtlRules()):
     """Per series: hours, 24-h mean, max 1-h, max 8-h (NaN where incomplete)."""
     import numpy as np
     from numpy.lib.stride_tricks import sliding_window_view
 
     hours = (~np.isnan(values)).sum(axis=1)
-    complete = hours >= config.MIN_HOURS
+    complete = hours >= rules.min_hours
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
         mean = np.where(complete, np.nanmean(values, axis=1), np.nan)
         max1h = np.where(complete, np.nanmax(values, axis=1), np.nan)
         windows = sliding_window_view(values, 8, axis=1)[:, :17, :]  # starts 00:00..16:00
-        w_valid = (~np.isnan(windows)).sum(axis=2) >= config.MIN_HOURS_PER_8H
+        w_valid = (~np.isnan(windows)).sum(axis=2) >= rules.min_hours_per_8h
         w_mean = np.where(w_valid, np.nanmean(windows, axis=2), np.nan)
-        ok = w_valid.sum(axis=1) >= config.MIN_8H_WINDOWS
+        ok = w_valid.sum(axis=1) >= rules.min_8h_windows
         max8h = np.where(ok, np.nanmax(w_mean, axis=1), np.nan)
     return hours, mean, max1h, max8h
 
@@ -97,12 +97,13 @@ def quiet_nan_warnings():
         yield
 
 
-def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None = None) -> "pd.DataFrame":
+def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, rules: EtlRules = EtlRules(),
+                      pm25_table: str | None = None) -> "pd.DataFrame":
     """One row per location for ``day``: statistics, hour counts, sub-indices, AQI, city."""
     import numpy as np
     import pandas as pd
 
-    pm25_table = pm25_table or config.PM25_TABLE
+    pm25_table = pm25_table or rules.pm25_table
     # Only the columns the statistics need (filtering every text column of ~1.4M rows is costly).
     series = m[["location_id", "parameter", "start_local", "period_hours"]].assign(
         value=m["value"].clip(lower=0.0))  # noise negatives count as 0 (EPA practice)
@@ -113,7 +114,7 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None
     stats = []
     if len(hourly):
         keys, values = hourly_matrix(hourly)
-        hours, mean, max1h, max8h = daily_stats(values)
+        hours, mean, max1h, max8h = daily_stats(values, rules)
         stats.append(keys.assign(hours=hours, mean=mean, max1h=max1h, max8h=max8h))
     if len(daily):
         d = daily.groupby(["location_id", "parameter"], as_index=False)["value"].mean()
@@ -145,7 +146,7 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, pm25_table: str | None
     first_rows = ~m["location_id"].duplicated().to_numpy()
     meta = m.loc[first_rows, LOCATION_COLUMNS + ["city_hint"]].set_index("location_id")
     out = meta.join(out, how="inner").reset_index()
-    out = pd.concat([out, assign_cities(out)], axis=1).drop(columns=["city_hint"])
+    out = pd.concat([out, assign_cities(out, rules)], axis=1).drop(columns=["city_hint"])
     out.insert(0, "date", day.isoformat())
     return out.sort_values("location_id", ignore_index=True)[COLUMNS]
 

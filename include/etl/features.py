@@ -9,8 +9,8 @@ No leakage. Every feature of D uses data whose local date is <= D:
 
 - lags and rolling windows over the curated partitions of D-7 .. D (bounded look-back, so one
   date's features are rebuilt from 8 curated partitions, never from full history);
-- weather from the GSOD stations within ``WEATHER_RADIUS_KM`` of the city centre (mean of the
-  ``WEATHER_STATIONS`` nearest). GSOD days are UTC days: for a city east of Greenwich the UTC day
+- weather from the GSOD stations within ``EtlRules.weather_radius_km`` of the city centre (mean of
+  the ``EtlRules.weather_stations`` nearest). GSOD days are UTC days: for a city east of Greenwich the UTC day
   D ends after local midnight (Beijing: 08:00 on D+1), so those cities use UTC day D-1; cities at
   or west of Greenwich use UTC day D, which ends before their local day does;
 - the target ``target_aqi`` is the only column that looks at D+1, and is empty until D+1's
@@ -20,27 +20,21 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from typing import TYPE_CHECKING
 
 from include.etl.daily import POLLUTANTS, quiet_nan_warnings
+from include.catalog import AIR_QUALITY, FEATURES, PROFILE, WEATHER
+from include.config import EtlRules
 from include.lake import Lake
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-FEATURES = "features/city_daily"
-AIR_QUALITY = "curated/air_quality_daily"
-WEATHER = "curated/weather_daily"
-MEASUREMENTS = "curated/measurements_hourly"
-PROFILE = "curated/city_hourly_profile"
 #: Hour windows of local day D summarised from the hourly values (start hour, end hour inclusive).
 HOUR_WINDOWS = {"h00_05": (0, 5), "h12_17": (12, 17), "h18_23": (18, 23), "h21_23": (21, 23)}
 
 LOOKBACK_DAYS = 7
 LAGS = (1, 2, 3, 7)
-WEATHER_RADIUS_KM = float(os.getenv("AQICAST_WEATHER_RADIUS_KM", 50.0))
-WEATHER_STATIONS = int(os.getenv("AQICAST_WEATHER_STATIONS", 3))
 
 CITY_KEYS = ["city_id", "city", "city_country", "city_lat", "city_lon", "city_tz"]
 STATS = ["pm25_mean", "pm10_mean", "o3_max8h", "o3_max1h", "co_max8h", "so2_max1h", "no2_max1h",
@@ -88,7 +82,7 @@ def weather_day_for(tz: str, day: dt.date) -> dt.date:
     return day - dt.timedelta(days=1) if utc_offset_hours(tz, day) > 0 else day
 
 
-def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame") -> "pd.DataFrame":
+def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame", rules: EtlRules = EtlRules()) -> "pd.DataFrame":
     """For each (city, date) row of ``cities`` (with ``weather_date``), the mean weather of the city's
     nearest stations that reported on ``weather_date``; ``<var>_missing`` flags what none had."""
     import numpy as np
@@ -109,7 +103,7 @@ def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame") -> "pd.DataFra
             stations = w[w["date"] == wdate]
             if stations.empty:
                 continue
-            means = _nearest_station_means(group, stations, cols)
+            means = _nearest_station_means(group, stations, cols, rules)
             if means is not None:
                 found.append(means)
         columns = ["weather_stations", "weather_km", *cols]
@@ -120,9 +114,10 @@ def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame") -> "pd.DataFra
     return out
 
 
-def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols: list[str]) -> "pd.DataFrame | None":
-    """Per city of ``group`` with a station within ``WEATHER_RADIUS_KM``: the number of stations
-    used (the ``WEATHER_STATIONS`` nearest in range), the nearest one's distance and the nanmean of
+def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols: list[str],
+                           rules: EtlRules) -> "pd.DataFrame | None":
+    """Per city of ``group`` with a station within ``rules.weather_radius_km``: the number of stations
+    used (the ``rules.weather_stations`` nearest in range), the nearest one's distance and the nanmean of
     ``cols`` over them (None if no city has one). Ties in distance go to the earlier station row."""
     import numpy as np
     import pandas as pd
@@ -134,7 +129,7 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     cv = _unit_vectors(group["city_lat"], group["city_lon"])
     # Candidate pairs from a KD-tree (the radius padded so rounding can only add pairs), then the
     # exact distance rule on each pair.
-    near = cKDTree(sv).query_ball_point(cv, r=_chord(WEATHER_RADIUS_KM) * (1 + 1e-9) + 1e-12)
+    near = cKDTree(sv).query_ball_point(cv, r=_chord(rules.weather_radius_km) * (1 + 1e-9) + 1e-12)
     sizes = np.fromiter((len(c) for c in near), dtype=np.int64, count=len(near))
     if not sizes.sum():
         return None
@@ -142,7 +137,7 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     station = np.concatenate([np.asarray(c, dtype=np.int64) for c in near if len(c)])
     chord = np.linalg.norm(cv[city] - sv[station], axis=1)
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
-    keep = km <= WEATHER_RADIUS_KM
+    keep = km <= rules.weather_radius_km
     if not keep.any():
         return None
     city, station, km = city[keep], station[keep], km[keep]
@@ -150,12 +145,12 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     city, station, km = city[order], station[order], km[order]
     starts = np.flatnonzero(np.r_[True, city[1:] != city[:-1]])
     rank = np.arange(len(city)) - np.repeat(starts, np.diff(np.r_[starts, len(city)]))
-    used = rank < WEATHER_STATIONS
+    used = rank < rules.weather_stations
     city, station, km, rank = city[used], station[used], km[used], rank[used]
     # A (city, rank, variable) array, NaN where a city has fewer stations; nanmean over rank.
     found, slot = np.unique(city, return_inverse=True)
     values = stations[cols].astype("float64").to_numpy()
-    stacked = np.full((len(found), WEATHER_STATIONS, len(cols)), np.nan)
+    stacked = np.full((len(found), rules.weather_stations, len(cols)), np.nan)
     stacked[slot, rank] = values[station]
     with np.errstate(invalid="ignore"), quiet_nan_warnings():
         mean = np.nanmean(stacked, axis=1)
@@ -256,7 +251,7 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
 
 
 def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date],
-                     hourly: "pd.DataFrame | None" = None) -> "pd.DataFrame":
+                     hourly: "pd.DataFrame | None" = None, rules: EtlRules = EtlRules()) -> "pd.DataFrame":
     """Features for ``days`` from city-daily ``history`` (must cover each day's look-back and D+1),
     curated ``weather`` (covering the weather days) and ``hourly`` city summaries of the days
     themselves. Pure: the same inputs give the same rows."""
@@ -307,7 +302,7 @@ def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: lis
 
     # Weather of each city's leakage-free GSOD day.
     base["weather_date"] = [weather_day_for(tz, d.date()).isoformat() for tz, d in zip(base["city_tz"], base["date"])]
-    wx = city_weather(base, weather)
+    wx = city_weather(base, weather, rules)
     base = base.join(wx.drop(columns=["city_id", "date"]))
 
     # Calendar.
@@ -323,7 +318,8 @@ def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: lis
     return base.sort_values(["date", "city_id"], ignore_index=True)
 
 
-def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True) -> dict[str, int]:
+def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True,
+                   rules: EtlRules = EtlRules()) -> dict[str, int]:
     """Write ``features/city_daily`` for ``day`` (target empty if D+1 is unknown) and, by default,
     rebuild ``day - 1`` so its target is filled now that ``day`` is known."""
     targets = [day - dt.timedelta(days=1), day] if refill_previous else [day]
@@ -331,20 +327,20 @@ def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True) ->
     for d in targets:
         if not lake.has_partition(AIR_QUALITY, d):
             continue
-        frame = features_for(lake, d)
+        frame = features_for(lake, d, rules)
         lake.write_partition(FEATURES, d, frame)
         written[d.isoformat()] = len(frame)
     return written
 
 
-def features_for(lake: Lake, day: dt.date) -> "pd.DataFrame":
+def features_for(lake: Lake, day: dt.date, rules: EtlRules = EtlRules()) -> "pd.DataFrame":
     """Features of one day from its bounded window of curated partitions (D-7 .. D+1)."""
     days = [day + dt.timedelta(days=i) for i in range(-LOOKBACK_DAYS, 2)]
     aq = lake.read_partitions(AIR_QUALITY, days)
     history = city_daily(aq)
     weather = lake.read_partitions(WEATHER, [day - dt.timedelta(days=1), day])
     hourly = lake.read_partitions(PROFILE, [day])
-    out = compute_features(history, weather, [day], hourly)
+    out = compute_features(history, weather, [day], hourly, rules)
     return out if len(out) else empty_features()
 
 
@@ -354,7 +350,7 @@ def empty_features() -> "pd.DataFrame":
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in ["city_id", "date", "aqi", TARGET]})
 
 
-def features_range(lake: Lake, start: dt.date, end: dt.date) -> "pd.DataFrame":
+def features_range(lake: Lake, start: dt.date, end: dt.date, rules: EtlRules = EtlRules()) -> "pd.DataFrame":
     """Features of every day in ``start .. end`` in one pass (training, backtests, backfills).
     Same function as the per-day build, so both give identical rows (tested)."""
     n = (end - start).days
@@ -364,4 +360,4 @@ def features_range(lake: Lake, start: dt.date, end: dt.date) -> "pd.DataFrame":
     history = city_daily(aq)
     weather = lake.read_partitions(WEATHER, [start - dt.timedelta(days=1)] + days)
     hourly = lake.read_partitions(PROFILE, days)
-    return compute_features(history, weather, days, hourly)
+    return compute_features(history, weather, days, hourly, rules)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from include import config
+from include.config import EtlRules
 from include.etl import quarantine
 from include.etl.units import AQI_UNITS, normalize_unit, to_aqi_units
 
@@ -63,6 +63,7 @@ def clean(
     home: "pd.Series | bool" = True,
     folder_date: "pd.Series | None" = None,  # None: every object is filed under ``day``
     tolerance_days: int = 0,
+    rules: EtlRules = EtlRules(),
 ) -> tuple["pd.DataFrame", "pd.DataFrame", dict[str, int]]:
     """Parse, convert and check raw measurement fields for partition ``day``.
 
@@ -132,7 +133,7 @@ def clean(
     reject(unit.isna() | np.isnan(converted),
            lambda m: "unknown unit " + df["unit"][m].astype("str") + " for " + parameter[m])
     reject(value.isin(SENTINELS), lambda m: "missing-value sentinel " + value_text[m])
-    reject(pd.Series(converted < config.NEGATIVE_NOISE_FLOOR * _floor_scale(parameter), index=df.index),
+    reject(pd.Series(converted < rules.negative_noise_floor * _floor_scale(parameter), index=df.index),
            lambda m: "negative value below the instrument-noise floor: " + value_text[m])
     too_high = pd.Series(converted > _lookup(parameter, PLAUSIBLE_MAX), index=df.index)
     reject(too_high, lambda m: "value above physical plausibility: " + value_text[m] + " " + df["unit"][m].astype("str"))

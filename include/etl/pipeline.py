@@ -11,7 +11,7 @@ Outputs (each replaced atomically, so reruns and backfills are idempotent):
 - ``_runs/etl/date=D.json``               what was read, rejected, ignored and which objects failed
 
 Both backends run this same function: in-process on ``local``, inside the Glue job on ``aws``
-(``include/etl/glue_job.py``).
+(``include/glue_job.py``).
 """
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.daily import air_quality_daily
-from include.etl.features import MEASUREMENTS, PROFILE, build_features, hourly_city_features
+from include.catalog import MEASUREMENTS, PROFILE
+from include.config import EtlRules
+from include.etl.features import build_features, hourly_city_features
 from include.etl.rawio import RawRoot, ReadResult
 from include.lake import Lake
 
@@ -50,7 +52,7 @@ def discover(raw: RawRoot, day: dt.date) -> dict[str, list[str]]:
 
 
 def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str]] | None = None,
-            with_features: bool = True) -> dict:
+            with_features: bool = True, rules: EtlRules = EtlRules()) -> dict:
     """Run the ETL for ``day`` and return the run report (also written to ``_runs/etl``).
 
     With ``with_features`` it also builds the feature partitions of D and D-1 (whose target, the
@@ -68,7 +70,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     measurements = pd.concat(
         [r.data for s, r in results.items() if s != gsod.SOURCE and len(r.data)], ignore_index=True
     ) if any(len(r.data) for s, r in results.items() if s != gsod.SOURCE) else None
-    aq = air_quality_daily(measurements, day) if measurements is not None else air_quality_daily_empty()
+    aq = air_quality_daily(measurements, day, rules=rules) if measurements is not None else air_quality_daily_empty()
     weather = results[gsod.SOURCE].data
 
     lake.write_partition(AIR_QUALITY, day, aq)
@@ -98,7 +100,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     }
     report["failed_objects"] = sum(len(r.failures) for r in results.values())
     if with_features:
-        report["features"] = build_features(lake, day)
+        report["features"] = build_features(lake, day, rules=rules)
     lake.write_json(lake.path(RUNS, f"date={day.isoformat()}.json"), report)
     for r in results.values():
         for f in r.failures:

@@ -9,7 +9,6 @@ Lambda behind API Gateway (``include/serving/lambda_handler.py``, Mangum).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fastapi import FastAPI, Query
@@ -120,16 +119,22 @@ def create_app(service: ForecastService) -> FastAPI:
     return app
 
 
-def service_from_env() -> ForecastService:
-    """Local: the lake folder. AWS (AQICAST_BACKEND=aws): the S3 lake, the SageMaker endpoint for
-    live predictions (batch forecast as fallback) and Bedrock for the image background."""
-    from include import config
+def service_from_settings(settings) -> ForecastService:
+    """Local: the lake folder. AWS: the S3 lake, the SageMaker endpoint for live predictions (batch
+    forecast as fallback) and Bedrock for the image background."""
     from include.serving.store import store_for
 
-    backend = config.backend()
-    root = os.getenv("AQICAST_SERVING_ROOT") or config.lake_for(backend)
-    if backend != "aws":
+    root = settings.serving_root or settings.lake_root
+    if settings.backend != "aws":
         return ForecastService(store_for(root))
     from include.serving.aws import bedrock_background, endpoint_predictor
 
-    return ForecastService(store_for(root), predict=endpoint_predictor(), background=bedrock_background())
+    return ForecastService(store_for(root), predict=endpoint_predictor(endpoint=settings.aws.endpoint),
+                           background=bedrock_background(model_id=settings.aws.bedrock_image_model))
+
+
+def service_from_env() -> ForecastService:
+    """The service for this environment's settings (the Lambda's cold start)."""
+    from include import config
+
+    return service_from_settings(config.load())

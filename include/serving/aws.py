@@ -6,7 +6,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
+
+from include.config import AwsSettings
+from include.endpoint_csv import CONTENT_TYPE, decode_predictions, encode_rows
+
+_AWS = AwsSettings()  # defaults; the app passes the configured names
 
 NEGATIVE = "text, letters, words, numbers, watermark, logo, signature, people's faces"
 # How the sky looks at each EPA category, from a clear day to a hazardous one.
@@ -43,13 +47,9 @@ def bedrock_request(prompt: str, seed: int) -> dict:
                                       "seed": seed, "quality": "standard"}}
 
 
-def bedrock_background(client=None, model_id: str | None = None):
+def bedrock_background(client=None, model_id: str = _AWS.bedrock_image_model):
     """A function (city, forecast) -> PNG bytes of the background, or None if Bedrock fails (the
     image is then drawn on a gradient: a share picture is never blocked by the image model)."""
-    from include import config
-
-    model_id = model_id or os.getenv("AQICAST_BEDROCK_IMAGE_MODEL", config.AWS_DEFAULTS["BEDROCK_IMAGE_MODEL"])
-
     def background(city: dict, forecast: dict) -> bytes | None:
         nonlocal client
         if client is None:
@@ -73,11 +73,9 @@ def bedrock_background(client=None, model_id: str | None = None):
     return background
 
 
-def endpoint_predictor(client=None, endpoint: str | None = None):
-    """A function (feature names, values) -> predicted AQI from the serverless endpoint."""
-    from include import config
-
-    endpoint = endpoint or config.setting("ENDPOINT")
+def endpoint_predictor(client=None, endpoint: str = _AWS.endpoint):
+    """A function (feature names, values) -> predicted AQI from the serverless endpoint, in the
+    same wire format as the batch forecast (``include/endpoint_csv.py``)."""
 
     def predict(features: list[str], values: list) -> float:
         nonlocal client
@@ -85,9 +83,8 @@ def endpoint_predictor(client=None, endpoint: str | None = None):
             import boto3
 
             client = boto3.client("sagemaker-runtime")
-        row = ",".join("" if v is None else repr(float(v)) for v in values)
-        resp = client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="text/csv",
-                                      Body=row.encode())
-        return float(resp["Body"].read().decode().strip().split("\n")[0].split(",")[0])
+        resp = client.invoke_endpoint(EndpointName=endpoint, ContentType=CONTENT_TYPE, Accept=CONTENT_TYPE,
+                                      Body=encode_rows([values]))
+        return decode_predictions(resp["Body"].read())[0]
 
     return predict

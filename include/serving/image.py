@@ -28,7 +28,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps, features
 
-from include.etl.aqi import category_info
+from include.categories import category_info
 
 SIZE = 1080
 MARGIN = 60

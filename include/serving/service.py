@@ -15,10 +15,10 @@ import threading
 import time
 from typing import Any, Callable
 
-from include.etl.aqi_categories import category_info
-from include.etl.cities import _fold
-from include.serving.snapshot import LATEST
+from include.catalog import SNAPSHOT_LATEST, share_image
+from include.categories import category_info
 from include.serving.store import Store
+from include.text import fold as _fold
 
 log = logging.getLogger(__name__)
 MAX_NAME = 80
@@ -75,7 +75,7 @@ class ForecastService:
         if self._snap is None or now - self._loaded_at > self.ttl_s:
             with self._lock:
                 if self._snap is None or now - self._loaded_at > self.ttl_s:
-                    data = self.store.get(LATEST)
+                    data = self.store.get(SNAPSHOT_LATEST)
                     if data is not None:
                         snap = json.loads(data)
                         self._index = self._build_index(snap)
@@ -143,7 +143,7 @@ class ForecastService:
         """The share PNG (bytes) or, where the store can presign, its URL. Cached per (city, date)."""
         fc = self.forecast(name)
         c = self.find(name)
-        key = f"serving/images/date={fc['issued_from']}/{int(c['city_id'])}.png"  # never the raw name
+        key = share_image(fc["issued_from"], c["city_id"])  # never the raw name
         data = self.store.get(key)
         if data is None:
             from include.serving.image import render_share_image

@@ -13,13 +13,14 @@ of Autopilot's random split).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import TYPE_CHECKING
 
-from include.training.dataset import TARGET, between, feature_columns, labelled, matrix
+from include.training.dataset import TARGET, feature_columns, matrix
 
 if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+    from include.training.verdict import Challenger, Split
 
 CSV = "text/csv;header=present"
 
@@ -30,20 +31,32 @@ def job_name(day: dt.date, run_id: str = "") -> str:
     return f"aqicast-{day:%Y%m%d}" + (f"-{suffix}" if suffix else "")
 
 
-def training_csvs(features: "pd.DataFrame", eval_start: dt.date, eval_end: dt.date) -> tuple[bytes, bytes, list[str]]:
+def training_csvs(split: "Split") -> tuple[bytes, bytes, list[str]]:
     """(train.csv, validation.csv, feature list): the feature columns plus the target, with a header,
-    as Autopilot expects. Train = labelled rows before the window, validation = the window."""
-    data = labelled(features)
-    cols = feature_columns(data)
-    train = data[data["date"] < eval_start.isoformat()]
-    val = between(data, eval_start, eval_end)
+    as Autopilot expects. Train = the split's training rows, validation = its evaluation window
+    (the window every challenger is judged on, see ``verdict.py``)."""
+    cols = feature_columns(split.data)
 
     def csv(df) -> bytes:
         out = matrix(df, cols)
         out[TARGET] = df[TARGET].to_numpy(dtype=float)
         return out.to_csv(index=False, float_format="%.6g").encode()
 
-    return csv(train), csv(val), cols
+    return csv(split.train), csv(split.holdout), cols
+
+
+def export_training_data(split: "Split", s3, *, artifacts: str, role_arn: str, run_id: str = "") -> dict:
+    """Write train/validation CSVs to ``<artifacts>/autopilot/<job>/`` and return the V2 request."""
+    name = job_name(split.day, run_id)
+    train_csv, val_csv, features = training_csvs(split)
+    bucket, _, prefix = artifacts.removeprefix("s3://").partition("/")
+    base = "/".join(p for p in (prefix, "autopilot", name) if p)
+    s3.put_object(Bucket=bucket, Key=f"{base}/train/train.csv", Body=train_csv)
+    s3.put_object(Bucket=bucket, Key=f"{base}/validation/validation.csv", Body=val_csv)
+    s3.put_object(Bucket=bucket, Key=f"{base}/features.json", Body=json.dumps(features).encode())
+    root = f"s3://{bucket}/{base}"
+    return automl_v2_request(name=name, train_uri=f"{root}/train/", validation_uri=f"{root}/validation/",
+                             output_uri=f"{root}/output/", role_arn=role_arn, tags={"partition": split.day.isoformat()})
 
 
 def automl_v2_request(*, name: str, train_uri: str, validation_uri: str, output_uri: str, role_arn: str,
@@ -81,3 +94,29 @@ def best_candidate(description: dict) -> dict:
     return {"candidate": best.get("CandidateName"), "containers": containers,
             "objective": metric.get("MetricName"), "value": metric.get("Value"),
             "status": description.get("AutoMLJobStatus")}
+
+
+DONE, FAILED = {"Completed"}, {"Failed", "Stopped"}
+
+
+class AutoMLJobFailed(RuntimeError):
+    """The AutoML job failed or was stopped (the message has SageMaker's reason)."""
+
+
+def job_done(sm, name: str) -> bool:
+    """True when the job completed; raise ``AutoMLJobFailed`` if it failed or was stopped."""
+    desc = sm.describe_auto_ml_job_v2(AutoMLJobName=name)
+    status = desc["AutoMLJobStatus"]
+    if status in FAILED:
+        raise AutoMLJobFailed(f"AutoML job {name} {status}: {desc.get('FailureReason', 'no reason given')}")
+    return status in DONE
+
+
+def challenger_of(candidate: dict) -> "Challenger":
+    """Autopilot's best candidate as a challenger: its MAE objective was measured on our validation
+    channel, which is exactly the evaluation window."""
+    from include.training.verdict import Challenger
+
+    mae = candidate.get("value") if candidate.get("objective") == "MAE" else None
+    return Challenger(estimator=str(candidate.get("candidate")), features=list(candidate.get("features") or []),
+                      reported_mae=float(mae) if mae is not None else None)

@@ -2,25 +2,22 @@
 (and the tests) call them with plain numbers.
 
 Autopilot jobs cost real money, so the DAG retrains only when one of these holds:
-no champion; the champion is older than ``MAX_AGE_DAYS``; its recent live error has degraded
-(live MAE over the last ``LIVE_WINDOW_DAYS`` scored forecasts above its validation MAE by more than
-``DEGRADE_TOLERANCE``); or a person forces it.
+no champion; the champion is older than ``max_model_age_days``; its recent live error has degraded
+(live MAE over the last ``live_window_days`` scored forecasts above its validation MAE by more than
+``degrade_tolerance``); or a person forces it.
 
 A challenger is Approved only if, on the same recent evaluation window, its MAE beats the
-champion's and beats persistence by at least ``PROMOTION_MARGIN`` (relative). Otherwise it is
+champion's and beats persistence by at least ``promotion_margin`` (relative). Otherwise it is
 registered as Rejected with the reason.
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
-MAX_AGE_DAYS = int(os.getenv("AQICAST_MAX_MODEL_AGE_DAYS", 30))
-DEGRADE_TOLERANCE = float(os.getenv("AQICAST_DEGRADE_TOLERANCE", 0.25))
-LIVE_WINDOW_DAYS = int(os.getenv("AQICAST_LIVE_WINDOW_DAYS", 14))
-MIN_LIVE_DAYS = int(os.getenv("AQICAST_MIN_LIVE_DAYS", 7))
-PROMOTION_MARGIN = float(os.getenv("AQICAST_PROMOTION_MARGIN", 0.02))
+from include.config import TrainingSettings
+
+_DEFAULT = TrainingSettings()  # the documented defaults; callers pass the run's settings
 
 
 @dataclass(frozen=True)
@@ -31,8 +28,8 @@ class Decision:
 
 def should_retrain(*, today: dt.date, champion_trained_through: str | None, champion_validation_mae: float | None,
                    live_mae: float | None, live_days: int, force: bool = False,
-                   max_age_days: int = MAX_AGE_DAYS, tolerance: float = DEGRADE_TOLERANCE,
-                   min_live_days: int = MIN_LIVE_DAYS) -> Decision:
+                   max_age_days: int = _DEFAULT.max_model_age_days, tolerance: float = _DEFAULT.degrade_tolerance,
+                   min_live_days: int = _DEFAULT.min_live_days) -> Decision:
     if force:
         return Decision(True, "retrain forced by the run's parameters")
     if champion_trained_through is None:
@@ -53,7 +50,7 @@ def should_retrain(*, today: dt.date, champion_trained_through: str | None, cham
 
 
 def promote_if_better(*, challenger_mae: float, champion_mae: float | None, persistence_mae: float,
-                      margin: float = PROMOTION_MARGIN) -> Decision:
+                      margin: float = _DEFAULT.promotion_margin) -> Decision:
     """Approve the challenger only if it beats persistence by ``margin`` and beats the champion."""
     needed = persistence_mae * (1 - margin)
     if challenger_mae > needed:

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import posixpath
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+from include.catalog import REGISTRY
+from include.config import Settings
 from include.lake import Lake
 
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
-GROUP = os.getenv("AQICAST_MODEL_GROUP", "aqicast-next-day-aqi")
+GROUP = Settings().model_group  # the default; backends pass the configured group
 
 
 @dataclass
@@ -76,7 +77,7 @@ class LocalRegistry:
         self.lake, self.group = lake, group
 
     def _dir(self, version: int | None = None) -> str:
-        base = self.lake.path("registry", self.group)
+        base = self.lake.path(REGISTRY, self.group)
         return base if version is None else posixpath.join(base, f"v{version:04d}")
 
     def versions(self) -> list[ModelVersion]:
@@ -148,19 +149,27 @@ class SageMakerRegistry:
             properties=json.loads(props.get("properties", "{}")), description=d.get("ApprovalDescription", ""),
             artifact=props.get("artifact", ""), arn=arn)
 
-    def register(self, artifact: bytes, *, status: str, metrics: dict, properties: dict,
+    def register(self, artifact: bytes | None, *, status: str, metrics: dict, properties: dict,
                  description: str = "", container: dict | None = None) -> ModelVersion:
+        """A new version. ``container``: the inference container(s) that serve it (Autopilot's
+        candidate: image, artifact, environment); without one, ``artifact`` is uploaded and served
+        by ``image_uri``."""
         _check_status(status)
         self.ensure_group()
-        key = f"{self.artifact_prefix}/{self.group}/{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}/model.pkl"
-        bucket, _, name = key.removeprefix("s3://").partition("/")
-        self.s3.put_object(Bucket=bucket, Key=name, Body=artifact)
-        container = container or {"Image": self.image_uri, "ModelDataUrl": key}
+        containers = container if isinstance(container, list) else [container] if container else None
+        if containers is None:
+            if artifact is None:
+                raise ValueError("register needs an artifact or a container")
+            key = f"{self.artifact_prefix}/{self.group}/{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S%f}/model.pkl"
+            bucket, _, name = key.removeprefix("s3://").partition("/")
+            self.s3.put_object(Bucket=bucket, Key=name, Body=artifact)
+            containers = [{"Image": self.image_uri, "ModelDataUrl": key}]
+        key = containers[0].get("ModelDataUrl", "")
         resp = self.sm.create_model_package(
             ModelPackageGroupName=self.group,
             ModelPackageDescription=description[:1000] or "aqicast challenger",
             ModelApprovalStatus=status,
-            InferenceSpecification={"Containers": [container], "SupportedContentTypes": ["text/csv"],
+            InferenceSpecification={"Containers": containers, "SupportedContentTypes": ["text/csv"],
                                     "SupportedResponseMIMETypes": ["text/csv"]},
             CustomerMetadataProperties=self._props(metrics, properties, key),
         )

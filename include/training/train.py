@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from include.config import TrainingSettings
 from include.training.dataset import TARGET, feature_columns, matrix
 from include.training.model import AqiModel
 
@@ -20,8 +21,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 log = logging.getLogger(__name__)
-TIME_BUDGET_S = float(os.getenv("AQICAST_TRAIN_BUDGET_S", 60))
-ESTIMATORS = os.getenv("AQICAST_ESTIMATORS", "lgbm").split(",")
 #: Where the search starts: a configuration that held up on the Beijing backtest (README "Model").
 #: FLAML keeps it unless it finds better on the time-ordered holdout.
 STARTING_POINTS = {"lgbm": {"n_estimators": 400, "learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 20,
@@ -29,7 +28,7 @@ STARTING_POINTS = {"lgbm": {"n_estimators": 400, "learning_rate": 0.03, "num_lea
                             "log_max_bin": 8}}
 #: Absolute error, like the metric: AQI days with huge spikes should not dominate the fit.
 CUSTOM_HP = {"lgbm": {"objective": {"domain": "regression_l1"}}}
-SEED = int(os.getenv("AQICAST_SEED", 7))
+_DEFAULT = TrainingSettings()
 
 
 @dataclass
@@ -39,22 +38,23 @@ class Fitted:
     estimator: str
 
 
-def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = SEED,
-        features: list[str] | None = None) -> Fitted:
+def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = _DEFAULT.seed,
+        features: list[str] | None = None, estimators: list[str] | None = None) -> Fitted:
     """Search with FLAML on ``train`` (sorted by date) and return the best model, refitted on all of it."""
     os.environ.setdefault("MLFLOW_TRACKING_URI", "file:///dev/null")  # never log runs anywhere
     from flaml import AutoML
     logging.getLogger("flaml").setLevel(logging.WARNING)
 
+    estimators = estimators or _DEFAULT.estimator_list
     train = train.sort_values(["date", "city_id"], kind="stable")
     features = features or feature_columns(train)
     automl = AutoML()
     automl.fit(
         X_train=matrix(train, features), y_train=train[TARGET].to_numpy(dtype=float),
-        task="regression", metric="mae", time_budget=time_budget or TIME_BUDGET_S,
-        estimator_list=ESTIMATORS, eval_method="holdout", split_type="time", split_ratio=0.2,
-        starting_points={k: v for k, v in STARTING_POINTS.items() if k in ESTIMATORS},
-        custom_hp={k: v for k, v in CUSTOM_HP.items() if k in ESTIMATORS},
+        task="regression", metric="mae", time_budget=time_budget or _DEFAULT.time_budget_s,
+        estimator_list=estimators, eval_method="holdout", split_type="time", split_ratio=0.2,
+        starting_points={k: v for k, v in STARTING_POINTS.items() if k in estimators},
+        custom_hp={k: v for k, v in CUSTOM_HP.items() if k in estimators},
         seed=seed, n_jobs=2, verbose=0, retrain_full=True, log_file_name="", mlflow_logging=False,
     )
     # FLAML's own preprocessing may drop columns; refit the winning configuration on our matrix so

@@ -4,7 +4,8 @@ serverless endpoint. These use the provider's ``SageMakerHook`` (its connection 
 
 Pattern: ``SageMakerAutoMLV2Operator(wait_for_completion=False)`` starts the job and returns its
 name; ``SageMakerAutoMLV2Sensor`` (``mode="reschedule"``) waits without holding a worker slot and
-returns the best candidate.
+returns the best candidate. Judging and registering the candidate is the application layer's
+(``include.app.training.register_autopilot_candidate``), the same verdict as the local backend's.
 """
 from __future__ import annotations
 
@@ -13,9 +14,6 @@ from typing import Any, Sequence
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.sdk import BaseOperator, BaseSensorOperator
-
-DONE, FAILED = {"Completed"}, {"Failed", "Stopped"}
-
 
 class SageMakerAutoMLV2Operator(BaseOperator):
     """Start an AutoML V2 job from a complete ``create_auto_ml_job_v2`` request."""
@@ -69,19 +67,10 @@ class SageMakerAutoMLV2Sensor(BaseSensorOperator):
 
 
 def job_done(hook: SageMakerHook, name: str) -> bool:
-    """True when the job completed; raise if it failed or was stopped."""
-    desc = hook.conn.describe_auto_ml_job_v2(AutoMLJobName=name)
-    status = desc["AutoMLJobStatus"]
-    if status in FAILED:
-        raise AirflowException(f"AutoML job {name} {status}: {desc.get('FailureReason', 'no reason given')}")
-    return status in DONE
+    """True when the job completed; an Airflow failure if it failed or was stopped."""
+    from include.training.autopilot import AutoMLJobFailed, job_done as done
 
-
-from airflow.providers.amazon.aws.operators.sagemaker import SageMakerRegisterModelVersionOperator  # noqa: E402
-
-
-class RegisterModelVersionOperator(SageMakerRegisterModelVersionOperator):
-    """The provider's operator with ``extras`` templated too, so the winning candidate's full
-    container list (image, artifact, environment) and our metadata can come from XCom."""
-
-    template_fields: Sequence[str] = (*SageMakerRegisterModelVersionOperator.template_fields, "extras")
+    try:
+        return done(hook.conn, name)
+    except AutoMLJobFailed as exc:
+        raise AirflowException(str(exc)) from None

@@ -1,5 +1,5 @@
-"""Glue 5.0 job script (Python 3.11): the same ETL as the local backend, for one date, reading the
-public buckets and writing the S3 lake.
+"""Glue 5.0 job script (Python 3.11): the same ETL step as the local backend (``app.ingest.etl``),
+for one date and its late-data window, reading the public buckets and writing the S3 lake.
 
 Deployed by ``deploy/mwaa/deploy.sh`` to ``<artifacts>/glue/glue_job.py`` together with
 ``aqicast.zip`` (this project's ``include`` package, passed as ``--extra-py-files``); third-party
@@ -42,16 +42,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    from include.etl.pipeline import run_etl
-    from include.etl.rawio import RawRoot
-    from include.lake import Lake
+    """The same ETL step as the CLI and the local DAG task: ``app.ingest.etl`` of D's window."""
+    from include import config
+    from include.app import ingest
+    from include.backends import build
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    lake, raw = Lake(args.lake), RawRoot(args.raw_root)
-    reports = []
-    for k in range(args.reprocess_days, -1, -1):
-        reports.append(run_etl(args.date - dt.timedelta(days=k), lake, raw))
-    summary = {"dates": [r["date"] for r in reports], "failed_objects": sum(r["failed_objects"] for r in reports)}
+    settings = config.load(backend="aws").with_roots(lake=args.lake, raw_root=args.raw_root)
+    reports = ingest.etl(build(settings), ingest.window(args.date, args.reprocess_days))
+    summary = ingest.summary(reports)
     print(json.dumps(summary))
     return summary
 

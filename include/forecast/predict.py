@@ -1,29 +1,36 @@
-"""Batch forecast for D: one row per city with the predicted AQI of D+1 (``forecasts/city_daily``).
+"""Batch forecast for D: one row per city with the predicted AQI of D+1 (``forecasts/city_daily``),
+then the serving snapshot.
 
-Uses the champion; with no champion yet, persistence (today's AQI), marked as such, so the API
-always has something honest to serve.
+The model is whatever predicts for the backend (a local ``AqiModel`` or the SageMaker endpoint:
+anything with ``features``, ``predict(frame)`` and ``interval(predictions)``); with no champion
+yet, persistence (today's AQI), marked as such, so the API always has something honest to serve.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from include.etl.aqi import category_info
-from include.etl.features import FEATURES
+from include.catalog import FEATURES, FORECASTS
+from include.categories import category_info
+from include.forecast.snapshot import publish_snapshot
 from include.lake import Lake
-from include.training.model import AqiModel
-from include.training.registry import Registry, champion
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-FORECASTS = "forecasts/city_daily"
 COLUMNS = ["date", "forecast_date", "city_id", "city", "city_country", "city_lat", "city_lon", "city_tz",
            "aqi_pred", "aqi_lower", "aqi_upper", "category", "color", "dominant_pollutant", "aqi_today",
            "model_version", "model_arn", "method", "issued_at"]
 
 
-def predict_frame(features: "pd.DataFrame", model: AqiModel | None, version=None, arn: str = "") -> "pd.DataFrame":
+class Model(Protocol):
+    features: list[str]
+
+    def predict(self, frame: "pd.DataFrame"): ...
+    def interval(self, predictions): ...
+
+
+def predict_frame(features: "pd.DataFrame", model: Model | None, version=None, arn: str = "") -> "pd.DataFrame":
     """Forecast rows for the feature rows given (any days)."""
     import numpy as np
     import pandas as pd
@@ -51,16 +58,12 @@ def predict_frame(features: "pd.DataFrame", model: AqiModel | None, version=None
     return out[COLUMNS]
 
 
-def forecast(lake: Lake, registry: Registry, day: dt.date) -> "pd.DataFrame":
-    """Write ``forecasts/city_daily/date=D`` from D's features and return it."""
+def forecast(lake: Lake, day: dt.date, model: Model | None, version=None, arn: str = "") -> "pd.DataFrame":
+    """Write ``forecasts/city_daily/date=D`` from D's features, then D's serving snapshot; return
+    the forecasts."""
     if not lake.has_partition(FEATURES, day):
         raise FileNotFoundError(f"no features for {day}: run `aqicast etl --date {day}` first")
-    champ = champion(registry)
-    model = AqiModel.from_bytes(registry.load_artifact(champ)) if champ else None
-    out = predict_frame(lake.read_partition(FEATURES, day), model, champ.version if champ else None,
-                        champ.arn if champ else "")
+    out = predict_frame(lake.read_partition(FEATURES, day), model, version, arn)
     lake.write_partition(FORECASTS, day, out)
-    from include.serving.snapshot import publish_snapshot
-
-    publish_snapshot(lake, day, out, model.features if model else None)
+    publish_snapshot(lake, day, out, model.features if model is not None else None)
     return out

@@ -1,5 +1,6 @@
 """EPA AQI categories: names, ranges, colours and health messages. Pure Python (no numpy), so
-the API's cold start stays small; ``include.etl.aqi`` re-exports these for the vectorised code."""
+the API's cold start stays small; ``include.etl.aqi`` re-exports these for the vectorised code.
+Shared by the ETL, the forecast and the API (a bottom-layer module)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The serving snapshot: everything the API needs for a day, as one small JSON document, so the
-API (a Lambda) answers without pandas, Parquet or a model in memory.
+API (a Lambda) answers without pandas, Parquet or a model in memory. Written here (the forecast
+stage), read by ``include/serving`` (which knows only this document, never the lake's tables).
 
 ``serving/forecasts/date=D.json`` and ``serving/latest.json`` (same content), written by the
 forecast step after ``forecasts/city_daily/date=D``:
@@ -17,16 +18,12 @@ import json
 import math
 from typing import TYPE_CHECKING
 
+from include.catalog import FEATURES, SNAPSHOT_LATEST, snapshot
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from include.lake import Lake
-
-LATEST = "serving/latest.json"
-
-
-def snapshot_path(day: dt.date | str) -> str:
-    return f"serving/forecasts/date={day if isinstance(day, str) else day.isoformat()}.json"
 
 
 def _clean(value):
@@ -40,17 +37,13 @@ def _clean(value):
 
 
 def build_snapshot(lake: "Lake", day: dt.date, forecasts: "pd.DataFrame", features: list[str] | None) -> dict:
-    from include.etl.features import FEATURES  # here, not at the top: it imports pandas (the API must not)
-    from include.training.dataset import matrix
-
     days = [day - dt.timedelta(days=k) for k in range(6, -1, -1)]
     past = lake.read_partitions(FEATURES, days, columns=["city_id", "date", "aqi"])
     history = {(int(r.city_id), r.date): _clean(r.aqi) for r in past.itertuples()} if len(past) else {}
     today = lake.read_partition(FEATURES, day) if lake.has_partition(FEATURES, day) else None
     x_rows = {}
     if features and today is not None and len(today):
-        mat = matrix(today, features)
-        x_rows = {int(cid): [_clean(v) for v in row] for cid, row in zip(today["city_id"], mat.itertuples(index=False))}
+        x_rows = {int(cid): row for cid, row in zip(today["city_id"], feature_rows(today, features))}
     cities = []
     for r in forecasts.to_dict("records"):
         cid = int(r["city_id"])
@@ -72,9 +65,16 @@ def publish_snapshot(lake: "Lake", day: dt.date, forecasts: "pd.DataFrame", feat
     """Write D's snapshot; move ``latest`` only forward (a backfill never replaces newer data)."""
     snap = build_snapshot(lake, day, forecasts, features)
     data = json.dumps(snap, ensure_ascii=False, separators=(",", ":")).encode()
-    lake.put_bytes(lake.path(snapshot_path(day)), data)
-    latest = lake.path(LATEST)
+    lake.put_bytes(lake.path(snapshot(day)), data)
+    latest = lake.path(SNAPSHOT_LATEST)
     current = lake.read_json(latest)["issued_from"] if lake.exists(latest) else ""
     if day.isoformat() >= current:
         lake.put_bytes(latest, data)
     return snap
+
+
+def feature_rows(frame: "pd.DataFrame", features: list[str]) -> list[list]:
+    """Each row's values in ``features`` order, as the endpoint takes them (None where missing)."""
+    from include.training.dataset import matrix
+
+    return [[_clean(v) for v in row] for row in matrix(frame, features).itertuples(index=False)]

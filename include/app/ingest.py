@@ -1,0 +1,107 @@
+"""Ingest: the local crawler and the ETL of a window of days (what the daily run, a backfill and
+the Glue job all run)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import TYPE_CHECKING, Callable
+
+from include import catalog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from include.backends.base import Backend
+    from include.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def window(day: dt.date, reprocess_days: int = 0) -> list[dt.date]:
+    """D and the ``reprocess_days`` before it (late OpenAQ archive data), oldest first."""
+    if reprocess_days < 0:
+        raise ValueError(f"reprocess_days must be >= 0, not {reprocess_days}")
+    return [day - dt.timedelta(days=k) for k in range(reprocess_days, -1, -1)]
+
+
+def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def crawl(backend: "Backend", day: dt.date) -> dict[str, int]:
+    """The local "crawler": list D's raw objects per source and keep the manifest in the lake
+    (the ETL of D then reads exactly these)."""
+    from include.etl.pipeline import discover
+
+    manifest = discover(backend.raw, day)
+    backend.lake.write_json(backend.lake.path(catalog.manifest(day)), manifest)
+    return {source: len(paths) for source, paths in manifest.items()}
+
+
+def _manifest(backend: "Backend", day: dt.date) -> dict | None:
+    path = backend.lake.path(catalog.manifest(day))
+    return backend.lake.read_json(path) if backend.lake.exists(path) else None
+
+
+def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1,
+        progress: Callable[[str], None] | None = None) -> list[dict]:
+    """The ETL of ``days`` (sorted, each its own partitions, idempotent): curated tables,
+    quarantine, run report and features. A day with a crawler manifest reads exactly its objects.
+
+    With ``jobs`` > 1 the days' curated partitions are built in parallel processes, then every
+    day's features in one pass (the same function as the daily build, so the same rows)."""
+    from include.etl.pipeline import run_etl
+
+    days = sorted(days)
+    rules = backend.settings.etl
+    if jobs <= 1 or len(days) == 1:
+        reports = []
+        for day in days:
+            reports.append(run_etl(day, backend.lake, backend.raw, manifest=_manifest(backend, day), rules=rules))
+            if progress:
+                progress(f"{day}: done in {reports[-1]['seconds']:.1f}s")
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            reports = list(pool.map(_curate_day, [(d.isoformat(), backend.settings) for d in days], chunksize=8))
+        _features_in_one_pass(backend, days)
+        if progress:
+            progress(f"{len(days)} days with {jobs} processes; features built in one pass")
+    for report in reports:
+        log.info("ETL %s: %s", report["date"], json.dumps(
+            {s: {k: v for k, v in x.items() if k.startswith("rows")} for s, x in report["sources"].items()}))
+    for error in failed_objects(reports):
+        log.error("raw object failed: %s", error["error"])
+    return reports
+
+
+def _curate_day(job: tuple[str, "Settings"]) -> dict:
+    """One day's curated partitions, without features (a process-pool worker)."""
+    from include.backends import build
+    from include.etl.pipeline import run_etl
+
+    day, settings = job
+    backend = build(settings)
+    d = dt.date.fromisoformat(day)
+    return run_etl(d, backend.lake, backend.raw, manifest=_manifest(backend, d), rules=settings.etl,
+                   with_features=False)
+
+
+def _features_in_one_pass(backend: "Backend", days: list[dt.date]) -> None:
+    from include.etl.features import features_range
+
+    features = features_range(backend.lake, days[0], days[-1], backend.settings.etl)
+    for day, frame in features.groupby("date") if len(features) else []:
+        backend.lake.write_partition(catalog.FEATURES, day, frame.reset_index(drop=True))
+
+
+def failed_objects(reports: list[dict]) -> list[dict]:
+    return [f for r in reports for s in r["sources"].values() for f in s["failed_objects"]]
+
+
+def summary(reports: list[dict]) -> dict:
+    """What a task log or an XCom keeps of a window's run reports."""
+    return {"dates": [r["date"] for r in reports], "failed_objects": len(failed_objects(reports)),
+            "air_quality_rows": reports[-1]["outputs"]["air_quality_daily"] if reports else 0}
