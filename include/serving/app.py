@@ -68,7 +68,8 @@ class Problem(BaseModel):
 
 ERRORS = {400: {"model": Problem, "description": "bad city name"},
           404: {"model": Problem, "description": "unknown city (with suggestions)"},
-          503: {"model": Problem, "description": "no forecast published yet"}}
+          503: {"model": Problem, "description": "no forecast published yet, or the published snapshot is "
+                                                   "unreadable (corrupt, truncated, wrong schema)"}}
 CITY = PathParam(..., max_length=MAX_NAME * 4, description="city name (any script, case-insensitive) or GeoNames id")
 
 
@@ -93,8 +94,8 @@ def create_app(service: ForecastService) -> FastAPI:
         try:
             snap = service.snapshot()
             return {"status": "ok", "issued_from": snap["issued_from"], "cities": len(snap["cities"])}
-        except NoForecasts:
-            return {"status": "ok", "issued_from": None, "cities": 0}
+        except NoForecasts as exc:  # alive, with nothing (good) to serve yet: say why
+            return {"status": "ok", "issued_from": None, "cities": 0, "detail": str(exc)}
 
     @app.get("/v1/cities", response_model=list[City], responses=ERRORS)
     def cities(prefix: str = Query("", max_length=MAX_NAME * 4, description="start of the city name"),
