@@ -168,7 +168,8 @@ class ForecastService:
             if data is None:
                 problem = NoForecasts("no forecasts have been published yet: run the daily pipeline (make run)")
             elif self._loaded is not None and data == self._loaded.raw:
-                return  # unchanged
+                self._problem = None  # unchanged (or the good one is back)
+                return
             else:
                 try:
                     snap = parse_snapshot(data)
