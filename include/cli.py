@@ -324,7 +324,13 @@ def main(argv: Iterable[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else None)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return args.func(args)
+    from include.lake import LakeError
+
+    try:
+        return args.func(args)
+    except LakeError as exc:  # an unusable lake root or a failed write: one line, not a traceback
+        print(f"aqicast: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

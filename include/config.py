@@ -110,6 +110,8 @@ class Settings:
     local_raw_root: str = _env("RAW_ROOT", default=str(SAMPLE_RAW_ROOT))
     #: Where the API reads snapshots (default: the backend's lake).
     serving_root: str = _env("SERVING_ROOT", default="")
+    #: How often the API re-checks the published snapshot, seconds.
+    snapshot_ttl_s: float = _env("SNAPSHOT_TTL_S", default=60.0)
     model_group: str = _env("MODEL_GROUP", default="aqicast-next-day-aqi")
     task_retries: int = _env("TASK_RETRIES", default=2)
     etl: EtlRules = field(default_factory=EtlRules)

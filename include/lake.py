@@ -4,6 +4,20 @@ Layout (see README): ``<root>/<zone>/<table>/date=YYYY-MM-DD/part-00000.parquet`
 A partition is one file, written atomically: on a local disk to a temporary name in the same
 folder and then renamed over the old one (``os.replace``); on S3 a single PUT is atomic. A rerun
 for the same date therefore replaces the partition and never appends or half-writes.
+
+Faults (tests/test_faults_*.py):
+
+* A writer killed at any moment leaves every partition either old or new, never partial. It may
+  leave a ``.tmp-<host>-<pid>-<uuid>-<name>`` file next to the partition; readers never look at
+  those (they open ``part-00000.parquet`` or a named JSON), and the next write into the same folder
+  removes temp files whose writer is dead (same host, pid gone) or older than a day.
+* Two writers of the same partition at once: each renames its own temp file; the last rename wins
+  and both succeed.
+* A failed write raises :class:`LakeWriteError` naming the object (``curated/weather_daily/date=D/
+  part-00000.parquet``); on S3 a failed PUT leaves the old object (or none), never a partial one.
+* A lake root that cannot be written (a file where a folder should be, a parent that cannot be
+  created, a read-only file system) raises :class:`LakeError` with a one-line message; the
+  ``aqicast`` command prints it and exits 2.
 """
 from __future__ import annotations
 
@@ -11,6 +25,8 @@ import datetime as dt
 import json
 import os
 import posixpath
+import socket
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
@@ -22,6 +38,44 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 PART = "part-00000.parquet"
+TMP_PREFIX = ".tmp-"
+STALE_TMP_S = 24 * 3600  # a temp file this old is abandoned whoever wrote it
+_HOST = socket.gethostname().replace("-", "_")
+
+
+class LakeError(OSError):
+    """The lake cannot be used (its root is not writable, a write failed); the message says why in
+    one line, naming the root or the object."""
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path
+
+
+class LakeWriteError(LakeError):
+    """Writing one object (a partition, a JSON document) failed; ``path`` names it."""
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _is_stale_tmp(name: str, now: float, mtime: float) -> bool:
+    """A temp file left by a dead writer on this host, or by anyone more than a day ago."""
+    if now - mtime > STALE_TMP_S:
+        return True
+    parts = name[len(TMP_PREFIX):].split("-", 3)
+    if len(parts) < 4 or parts[0] != _HOST or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists but not ours (EPERM): alive
+        return False
+    return False
 
 
 def filesystem(root: str) -> tuple[fsspec.AbstractFileSystem, str]:
@@ -71,19 +125,124 @@ class Lake:
         """A path of this lake as a URL a person or another tool can use."""
         return path if self.local else self.fs.unstrip_protocol(path)
 
+    def relative(self, path: str) -> str:
+        """``path`` relative to the root (how messages name a partition)."""
+        return path[len(self.base) + 1:] if path.startswith(self.base + "/") else path
+
     # -- bytes -----------------------------------------------------------------------------
     def put_bytes(self, path: str, data: bytes) -> None:
-        """Write a whole object atomically (temp + rename locally, one PUT on S3)."""
-        if self.local:
-            os.makedirs(posixpath.dirname(path), exist_ok=True)
-            tmp = posixpath.join(posixpath.dirname(path), f".tmp-{uuid.uuid4().hex}-{posixpath.basename(path)}")
+        """Write a whole object atomically (temp + rename locally, one PUT on S3).
+
+        Raises :class:`LakeError` when the root itself cannot be written and
+        :class:`LakeWriteError` (naming the object) for any other failed write."""
+        try:
+            if self.local:
+                self._put_local(path, data)
+            else:
+                self.fs.pipe_file(path, data)
+        except LakeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one readable error
+            raise self._write_error(path, exc) from exc
+
+    def _put_local(self, path: str, data: bytes) -> None:
+        folder = posixpath.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        tmp = posixpath.join(folder, f"{TMP_PREFIX}{_HOST}-{os.getpid()}-{uuid.uuid4().hex}-{posixpath.basename(path)}")
+        try:
             with open(tmp, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
-        else:
-            self.fs.pipe_file(path, data)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        self._clean_tmp(folder)
+
+    @staticmethod
+    def _clean_tmp(folder: str) -> int:
+        """Remove the temp files of dead writers in ``folder`` (a killed run's leftovers)."""
+        removed, now = 0, time.time()
+        try:
+            entries = [e for e in os.scandir(folder) if e.name.startswith(TMP_PREFIX)]
+        except OSError:
+            return 0
+        for entry in entries:
+            try:
+                if _is_stale_tmp(entry.name, now, entry.stat().st_mtime):
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:  # gone already (another writer cleaned it) or not ours to remove
+                pass
+        return removed
+
+    def _write_error(self, path: str, exc: BaseException) -> LakeError:
+        root_problem = self._root_problem() if self.local else None
+        if root_problem:
+            return LakeError(f"lake root {self.root} is not writable: {root_problem}")
+        return LakeWriteError(f"could not write {self.relative(path)} in lake {self.root}: {_reason(exc)}", path)
+
+    def _root_problem(self) -> str | None:
+        """Why the local root cannot hold files, or None if it can."""
+        base = self.base
+        if os.path.exists(base) and not os.path.isdir(base):
+            return "it is a file, not a folder"
+        if not os.path.exists(base):
+            parent = base
+            while parent and not os.path.exists(parent):
+                parent = os.path.dirname(parent)
+            if parent and not os.path.isdir(parent):
+                return f"{parent} is a file, not a folder"
+            try:
+                os.makedirs(base, exist_ok=True)
+            except OSError as exc:
+                return f"cannot create it ({_reason(exc)})"
+        probe = posixpath.join(base, f"{TMP_PREFIX}{_HOST}-{os.getpid()}-{uuid.uuid4().hex}-probe")
+        try:
+            with open(probe, "wb"):
+                pass
+            os.unlink(probe)
+        except OSError as exc:
+            return _reason(exc)
+        return None
+
+    def check_writable(self) -> None:
+        """Raise :class:`LakeError` if the (local) root cannot be written; S3 roots are checked by
+        their first PUT."""
+        problem = self._root_problem() if self.local else None
+        if problem:
+            raise LakeError(f"lake root {self.root} is not writable: {problem}")
+
+    def put_new(self, path: str, data: bytes) -> bool:
+        """Create ``path`` only if it does not exist (atomically); False if it already existed.
+
+        Locally ``O_CREAT | O_EXCL``; on S3 a conditional PUT (``If-None-Match: *``, honoured by
+        AWS S3 since 2024 and by moto)."""
+        try:
+            if self.local:
+                os.makedirs(posixpath.dirname(path), exist_ok=True)
+                try:
+                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                except FileExistsError:
+                    return False
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                return True
+            try:
+                self.fs.pipe_file(path, data, mode="create")
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                if "PreconditionFailed" in str(exc) or "412" in str(exc):
+                    return False
+                raise
+            return True
+        except Exception as exc:  # noqa: BLE001
+            raise self._write_error(path, exc) from exc
 
     def get_bytes(self, path: str) -> bytes:
         return self.fs.cat_file(path)

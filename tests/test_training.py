@@ -149,3 +149,11 @@ def test_backtest_reports_skill_against_baselines(lake, capsys):
 def test_cli_train_forecast(lake, capsys):
     assert main(["forecast", "--date", "2015-03-30", "--lake", lake.root]) == 0
     assert "Beijing" in capsys.readouterr().out
+
+
+def test_cli_train_skip_and_backend_flag(lake, capsys, monkeypatch):
+    monkeypatch.setenv("AQICAST_BACKEND", "aws")  # the flag wins over the environment
+    assert main(["train", "--backend", "local", "--date", "2015-03-30", "--lake", lake.root, "--retrain", "skip"]) == 0
+    assert "retrain=no (training skipped by the run's parameters)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "--backend", "gcp", "--date", "2015-03-30"])

@@ -67,7 +67,8 @@ class Problem(BaseModel):
 
 ERRORS = {400: {"model": Problem, "description": "bad city name"},
           404: {"model": Problem, "description": "unknown city (with suggestions)"},
-          503: {"model": Problem, "description": "no forecast published yet"}}
+          503: {"model": Problem, "description": "no forecast published yet, or the published snapshot is "
+                                                   "unreadable (corrupt, truncated, wrong schema)"}}
 CITY = PathParam(..., max_length=MAX_NAME * 4, description="city name (any script, case-insensitive) or GeoNames id")
 
 
@@ -92,8 +93,8 @@ def create_app(service: ForecastService) -> FastAPI:
         try:
             snap = service.snapshot()
             return {"status": "ok", "issued_from": snap["issued_from"], "cities": len(snap["cities"])}
-        except NoForecasts:
-            return {"status": "ok", "issued_from": None, "cities": 0}
+        except NoForecasts as exc:  # alive, with nothing (good) to serve yet: say why
+            return {"status": "ok", "issued_from": None, "cities": 0, "detail": str(exc)}
 
     @app.get("/v1/cities", response_model=list[City], responses=ERRORS)
     def cities(prefix: str = Query("", max_length=MAX_NAME * 4, description="start of the city name"),
@@ -126,10 +127,11 @@ def service_from_settings(settings) -> ForecastService:
 
     root = settings.serving_root or settings.lake_root
     if settings.backend != "aws":
-        return ForecastService(store_for(root))
+        return ForecastService(store_for(root), ttl_s=settings.snapshot_ttl_s)
     from include.serving.aws import bedrock_background, endpoint_predictor
 
-    return ForecastService(store_for(root), predict=endpoint_predictor(endpoint=settings.aws.endpoint),
+    return ForecastService(store_for(root), ttl_s=settings.snapshot_ttl_s,
+                           predict=endpoint_predictor(endpoint=settings.aws.endpoint),
                            background=bedrock_background(model_id=settings.aws.bedrock_image_model))
 
 

@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from include.catalog import SNAPSHOT_LATEST, share_image
 from include.categories import category_info
@@ -42,6 +42,58 @@ class NoForecasts(RuntimeError):
     """503: nothing has been published yet."""
 
 
+class BadSnapshot(NoForecasts):
+    """503: the published snapshot cannot be used (corrupt or truncated JSON, wrong schema,
+    unreadable) and no good one was loaded before."""
+
+
+DEFAULT_TTL_S = 60.0  # Settings.snapshot_ttl_s (AQICAST_SNAPSHOT_TTL_S) through service_from_settings
+_TEXT, _OPT_TEXT = (str,), (str, type(None))
+_NUMBER = (int, float)
+# What the answers read from each city of a snapshot, and the JSON types they accept.
+CITY_FIELDS: dict[str, tuple[type, ...]] = {
+    "city_id": (int,), "city": _TEXT, "country": _OPT_TEXT, "aqi_pred": _NUMBER,
+    "aqi_lower": _NUMBER + (type(None),), "aqi_upper": _NUMBER + (type(None),),
+    "dominant_pollutant": _OPT_TEXT, "method": _OPT_TEXT, "model_version": _OPT_TEXT, "issued_at": _OPT_TEXT,
+    "history": (list,),
+}
+
+
+def _integral(value) -> bool:
+    return value is None or (isinstance(value, _NUMBER) and not isinstance(value, bool) and float(value).is_integer())
+
+
+def parse_snapshot(data: bytes) -> dict:
+    """The snapshot document, checked for everything the answers use; :class:`BadSnapshot` (with
+    a one-line reason) if it is not valid JSON or not a snapshot."""
+    try:
+        snap = json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise BadSnapshot(f"{SNAPSHOT_LATEST} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise BadSnapshot(f"{SNAPSHOT_LATEST} is not valid JSON, corrupt or truncated ({exc.msg} at line {exc.lineno} "
+                          f"column {exc.colno}, {len(data)} bytes)") from None
+    if not isinstance(snap, dict):
+        raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: a JSON {type(snap).__name__}, not an object")
+    for key in ("issued_from", "forecast_date"):
+        if not isinstance(snap.get(key), str):
+            raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: {key!r} is missing or not a date")
+    if not isinstance(snap.get("cities"), list):
+        raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: 'cities' is missing or not a list")
+    for i, c in enumerate(snap["cities"]):
+        if not isinstance(c, dict):
+            raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}] is not an object")
+        for key, types in CITY_FIELDS.items():
+            if key not in c or not isinstance(c[key], types) or isinstance(c[key], bool):
+                raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}].{key} is missing or of the wrong type")
+        if not all(_integral(c[k]) for k in ("aqi_pred", "aqi_lower", "aqi_upper")) or not c["city"].strip():
+            raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}] has a non-integer AQI or an empty name")
+        if not all(isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)
+                   and (h[1] is None or isinstance(h[1], _NUMBER)) for h in c["history"]):
+            raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}].history is not [[date, aqi], ...]")
+    return snap
+
+
 def check_name(name: str) -> str:
     import unicodedata
 
@@ -55,35 +107,84 @@ def check_name(name: str) -> str:
     return name
 
 
-class ForecastService:
-    """Reads the latest snapshot from ``store`` (re-checked every ``ttl_s`` seconds)."""
+class _Loaded(NamedTuple):
+    snap: dict
+    index: dict[str, dict]
+    raw: bytes
 
-    def __init__(self, store: Store, *, ttl_s: float = 60.0,
+
+class ForecastService:
+    """Reads the latest snapshot from ``store``, re-checked every ``ttl_s`` seconds (default
+    ``Settings.snapshot_ttl_s``, ``$AQICAST_SNAPSHOT_TTL_S``, default 60).
+
+    Bad state, chosen behaviour:
+
+    * no snapshot and none loaded before: :class:`NoForecasts` (503, "run the daily pipeline");
+    * a snapshot that is corrupt, truncated, of the wrong schema or unreadable, and none loaded
+      before: :class:`BadSnapshot` (503) with the reason in one line;
+    * a good snapshot was loaded before and the new one is bad or gone: keep serving the last good
+      one and log a warning (once per distinct problem), so a bad publication never takes the API
+      down; the next good snapshot is picked up at the next re-check.
+
+    Readers never see half a file as long as writers replace it atomically (``Lake.put_bytes``,
+    ``LocalStore.put``: temp file + rename; one PUT on S3); a half file written in place would be
+    rejected by :func:`parse_snapshot` like any corrupt one. A snapshot (with its city index) is
+    swapped in as one object, so a request never mixes two snapshots.
+    """
+
+    def __init__(self, store: Store, *, ttl_s: float | None = None,
                  predict: Callable[[list[str], list[Any]], float] | None = None,
                  background: Callable[[dict, dict], bytes | None] | None = None):
-        self.store, self.ttl_s = store, ttl_s
+        self.store = store
+        self.ttl_s = DEFAULT_TTL_S if ttl_s is None else float(ttl_s)
         self.predict = predict          # aws: the SageMaker endpoint, fed with the city's features
         self.background = background    # aws: Amazon Bedrock illustration
-        self._snap: dict | None = None
-        self._index: dict[str, dict] = {}
+        self._loaded: _Loaded | None = None
+        self._problem: NoForecasts | None = None
         self._loaded_at = 0.0
+        self._checked = False
         self._lock = threading.Lock()
 
     # -- data -------------------------------------------------------------------------------------
-    def snapshot(self) -> dict:
-        now = time.monotonic()
-        if self._snap is None or now - self._loaded_at > self.ttl_s:
+    def _state(self) -> _Loaded:
+        if not self._checked or time.monotonic() - self._loaded_at > self.ttl_s:
             with self._lock:
-                if self._snap is None or now - self._loaded_at > self.ttl_s:
-                    data = self.store.get(SNAPSHOT_LATEST)
-                    if data is not None:
-                        snap = json.loads(data)
-                        self._index = self._build_index(snap)
-                        self._snap = snap
-                    self._loaded_at = now
-        if self._snap is None:
-            raise NoForecasts("no forecasts have been published yet: run the daily pipeline (make run)")
-        return self._snap
+                if not self._checked or time.monotonic() - self._loaded_at > self.ttl_s:
+                    self._refresh()
+                    self._loaded_at, self._checked = time.monotonic(), True
+        state = self._loaded
+        if state is None:
+            raise self._problem or NoForecasts("no forecasts have been published yet: run the daily pipeline (make run)")
+        return state
+
+    def _refresh(self) -> None:
+        try:
+            data = self.store.get(SNAPSHOT_LATEST)
+        except Exception as exc:  # noqa: BLE001 - an unreadable store is a bad state, not a crash
+            problem: NoForecasts = BadSnapshot(f"{SNAPSHOT_LATEST} could not be read ({type(exc).__name__}: {exc})")
+        else:
+            if data is None:
+                problem = NoForecasts("no forecasts have been published yet: run the daily pipeline (make run)")
+            elif self._loaded is not None and data == self._loaded.raw:
+                self._problem = None  # unchanged (or the good one is back)
+                return
+            else:
+                try:
+                    snap = parse_snapshot(data)
+                    self._loaded, self._problem = _Loaded(snap, self._build_index(snap), data), None
+                    return
+                except BadSnapshot as exc:
+                    problem = exc
+        if self._loaded is not None:
+            if str(problem) != str(self._problem):
+                log.warning("%s; still serving the last good snapshot (issued from %s)", problem,
+                            self._loaded.snap["issued_from"])
+        elif str(problem) != str(self._problem) and isinstance(problem, BadSnapshot):
+            log.warning("%s; answering 503 until a good snapshot is published", problem)
+        self._problem = problem
+
+    def snapshot(self) -> dict:
+        return self._state().snap
 
     @staticmethod
     def _build_index(snap: dict) -> dict[str, dict]:
@@ -94,18 +195,18 @@ class ForecastService:
         return index
 
     def cities(self, prefix: str = "", limit: int = 20) -> list[dict]:
-        snap = self.snapshot()
+        snap = self._state().snap
         key = _fold(check_name(prefix)) if prefix else ""
         found = [c for c in snap["cities"] if _fold(c["city"]).startswith(key)]
         found.sort(key=lambda c: (_fold(c["city"]), c["country"]))
         return [{"city_id": c["city_id"], "city": c["city"], "country": c["country"]} for c in found[:limit]]
 
-    def find(self, name: str) -> dict:
-        self.snapshot()
+    def find(self, name: str, state: _Loaded | None = None) -> dict:
+        state = state or self._state()
         name = check_name(name)
-        hit = self._index.get(name if name.isdigit() else _fold(name))
+        hit = state.index.get(name if name.isdigit() else _fold(name))
         if hit is None:
-            names = sorted({c["city"] for c in self._snap["cities"]})
+            names = sorted({c["city"] for c in state.snap["cities"]})
             folded = {_fold(n): n for n in names}
             close = difflib.get_close_matches(_fold(name), list(folded), n=5, cutoff=0.6)
             starts = [n for f, n in folded.items() if f.startswith(_fold(name)[:3])] if len(name) >= 3 else []
@@ -113,9 +214,9 @@ class ForecastService:
         return hit
 
     # -- answers ----------------------------------------------------------------------------------
-    def forecast(self, name: str) -> dict:
-        snap = self.snapshot()
-        c = self.find(name)
+    def forecast(self, name: str, state: _Loaded | None = None) -> dict:
+        state = state or self._state()
+        snap, c = state.snap, self.find(name, state)
         aqi, fallback, reason = c["aqi_pred"], c["method"] != "model", None
         if fallback:
             reason = "no approved model yet: persistence (tomorrow = today)"
@@ -141,8 +242,9 @@ class ForecastService:
 
     def image(self, name: str) -> tuple[bytes | None, str | None]:
         """The share PNG (bytes) or, where the store can presign, its URL. Cached per (city, date)."""
-        fc = self.forecast(name)
-        c = self.find(name)
+        state = self._state()
+        fc = self.forecast(name, state)
+        c = self.find(name, state)
         key = share_image(fc["issued_from"], c["city_id"])  # never the raw name
         data = self.store.get(key)
         if data is None:

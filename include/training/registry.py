@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import posixpath
+import socket
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -71,10 +72,43 @@ def _now() -> str:
 
 
 class LocalRegistry:
-    """File-based registry in the lake (local folder or S3 via fsspec)."""
+    """File-based registry in the lake (local folder or S3 via fsspec).
+
+    Concurrent registrations never share a version: a number is claimed by creating
+    ``v<NNNN>/claim.json`` exclusively (``O_CREAT | O_EXCL`` on a local disk, a conditional PUT
+    ``If-None-Match: *`` on S3); whoever loses tries the next number. ``package.json`` is written
+    last, so a version is visible only once complete; a registration that dies after its claim
+    leaves a gap in the numbering, never a half version. Limitation: on S3 this relies on S3's
+    conditional writes (AWS S3 since August 2024, moto); a store that ignores ``If-None-Match``
+    would give back the old race (two writers may claim the same number).
+    """
+
+    CLAIM = "claim.json"
+    MAX_CLAIM_ATTEMPTS = 1000
 
     def __init__(self, lake: Lake, group: str = GROUP):
         self.lake, self.group = lake, group
+
+    def _taken(self) -> list[int]:
+        """Every version number with a folder, complete or only claimed."""
+        base = self._dir()
+        if not self.lake.fs.exists(base):
+            return []
+        numbers = []
+        for entry in self.lake.fs.ls(base, detail=False):
+            name = posixpath.basename(entry.rstrip("/"))
+            if name.startswith("v") and name[1:].isdigit():
+                numbers.append(int(name[1:]))
+        return numbers
+
+    def _claim_version(self) -> int:
+        number = max(self._taken(), default=0) + 1
+        claim = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "claimed": _now()}).encode()
+        for _ in range(self.MAX_CLAIM_ATTEMPTS):
+            if self.lake.put_new(posixpath.join(self._dir(number), self.CLAIM), claim):
+                return number
+            number += 1
+        raise RuntimeError(f"could not claim a version of {self.group} after {self.MAX_CLAIM_ATTEMPTS} attempts")
 
     def _dir(self, version: int | None = None) -> str:
         base = self.lake.path(REGISTRY, self.group)
@@ -94,7 +128,7 @@ class LocalRegistry:
     def register(self, artifact: bytes, *, status: str, metrics: dict, properties: dict,
                  description: str = "", container: dict | None = None) -> ModelVersion:
         _check_status(status)
-        number = max((v.version for v in self.versions()), default=0) + 1
+        number = self._claim_version()
         folder = self._dir(number)
         artifact_path = posixpath.join(folder, "model.pkl")
         self.lake.put_bytes(artifact_path, artifact)
