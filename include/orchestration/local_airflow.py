@@ -82,7 +82,7 @@ def run_daily(day: dt.date, *, lake_root: str, raw_root: str, log_path: Path, co
     from airflow.dag_processing.dagbag import DagBag
 
     with _output_to(log_path):
-        bag = DagBag(dag_folder=env["AIRFLOW__CORE__DAGS_FOLDER"], include_examples=False)
+        bag = DagBag(dag_folder=env["AIRFLOW__CORE__DAGS_FOLDER"])
         if bag.import_errors:
             raise RuntimeError(f"the DAG folder has import errors: {bag.import_errors}")
         run = bag.get_dag("aqicast_daily").test(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import posixpath
 import socket
 from dataclasses import asdict, dataclass, field
