@@ -48,6 +48,14 @@ class RunResult:
         if lake.exists(decision):
             d = lake.read_json(decision)
             out.append(f"retrain {'yes' if d['retrain'] else 'no'}: {d['reason']}")
+            trained = next((t for t in self.tasks if t["task"].startswith("train.")), None)
+            if d["retrain"] and trained and trained["state"] == "success":
+                from include.training.registry import LocalRegistry
+
+                versions = LocalRegistry(lake, group=config.load().model_group).versions()
+                if versions:
+                    v = versions[-1]
+                    out.append(f"model v{v.version} {v.status}: {v.description}")
         return out
 
 
