@@ -9,9 +9,17 @@ Folders are named by fetch date, so a local day's values can sit in the folder o
 or after. Partition D reads folders D-1, D and D+1 and keeps what belongs to D; a record more than
 a day away from its folder is quarantined by its folder's partition (see ``measurements.clean``).
 
-Fast path: pyarrow's multithreaded JSON reader with an explicit schema. A file it cannot parse
-(a broken line, a value of the wrong type) is re-read line by line so only the bad records are
-quarantined and the rest still load.
+Fast path: pyarrow's multithreaded JSON reader with an explicit schema, one object at a time (so
+an object only ever affects its own records). A file it cannot parse (a broken line, a value of
+the wrong type), or whose record count is not its data line count (two objects on one line), is
+re-read line by line so only the bad records are quarantined and the rest still load. A leading
+UTF-8 BOM is dropped; CRLF line ends are JSON whitespace.
+
+A *data line* is a line (split at ``\n``) holding more than JSON whitespace
+(``rawio.ndjson_data_lines``). Partition D reads the objects of folders D-1..D+1, so a data line
+read by D is one of: kept, quarantined or ignored by D; or *out of partition*: a record whose
+local day belongs to another partition, or a malformed line of a D-1/D+1 object (the partition of
+its folder quarantines it). Unreadable objects are reported by the partition of their folder.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from include.etl import measurements, quarantine
-from include.etl.rawio import FileFailure, RawRoot, ReadResult, gunzip
+from include.etl.rawio import Accounting, FileFailure, RawRoot, ReadResult, UnreadableObject, gunzip, ndjson_data_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -126,6 +134,7 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
     """Records of one NDJSON object as flat string-ish columns, plus malformed lines."""
     import pyarrow.json as pajson
 
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         table = pajson.read_json(
             io.BytesIO(data),
@@ -133,18 +142,25 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
             parse_options=pajson.ParseOptions(explicit_schema=_schema(), unexpected_field_behavior="ignore",
                                               newlines_in_values=False),
         )
-        return _flatten_arrow(table), []
+        if table.num_rows == ndjson_data_lines(data):  # else e.g. two records on one line
+            return _flatten_arrow(table), []
     except Exception:  # noqa: BLE001 - any parse failure: find the bad lines the slow way
         pass
     good, bad = [], []
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
-        if not line.strip():
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        if not raw_line.strip(b" \t\r"):
+            continue
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad.append((f"{path}:{number}", raw_line.decode("utf-8", errors="backslashreplace")[:2000],
+                        f"malformed JSON line: invalid UTF-8 ({exc.reason})"))
             continue
         try:
             rec = json.loads(line)
             if not isinstance(rec, dict):
                 raise ValueError("not a JSON object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             bad.append((f"{path}:{number}", line[:2000], f"malformed JSON line: {exc}"))
             continue
         good.append(rec)
@@ -158,6 +174,7 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
     paths = discover(raw, day) if paths is None else paths
     failures: list[FileFailure] = []
     frames, bad_lines = [], []
+    accounting = Accounting()
     fetched = raw.cat(paths)
     for path in paths:
         data = fetched.get(path)
@@ -166,14 +183,18 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
             continue
         try:
             if path.endswith(".gz"):
-                data = gunzip(path, data)
-            df, bad = parse_ndjson(path, data)
-        except ValueError as exc:
-            failures.append(FileFailure(path, str(exc)))
+                data = gunzip(path, data, count_lines=ndjson_data_lines)
+        except UnreadableObject as exc:
+            failures.append(FileFailure(path, str(exc), exc.lines))
             continue
+        df, bad = parse_ndjson(path, data)
+        accounting.lines[path] = ndjson_data_lines(data.removeprefix(b"\xef\xbb\xbf"))
+        accounting.parsed[path] = len(df)
         df["file"] = path
         df["folder"] = folder_of(path)
         frames.append(df)
+        if bad:
+            (accounting.malformed if folder_of(path) == day.isoformat() else accounting.elsewhere)[path] = len(bad)
         bad_lines += [(f, t, r) for f, t, r in bad if folder_of(path) == day.isoformat()]
     if frames:
         df = pd.concat(frames, ignore_index=True)
@@ -200,4 +221,5 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
         failures=[f for f in failures if folder_of(f.path) == day.isoformat()],
         files=len(paths) - len(failures),
         ignored=ignored,
+        accounting=accounting,
     )
