@@ -200,17 +200,22 @@ def gunzip(path: str, data: bytes, count_lines: Callable[[bytes], int] | None = 
     try:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error) as exc:
-        lines = count_lines(_inflatable_prefix(data)) if count_lines else None
+        prefix = _inflatable_prefix(data) if count_lines else None
+        lines = count_lines(prefix) if prefix is not None else None
         raise UnreadableObject(f"{path}: unreadable gzip ({exc})", lines) from None
 
 
-def _inflatable_prefix(data: bytes) -> bytes:
-    """What a damaged gzip member still inflates to before the damage."""
+def _inflatable_prefix(data: bytes) -> bytes | None:
+    """What a damaged gzip member still inflates to before the damage (``None``: not gzip, or
+    damaged before its first byte of content)."""
     inflater = zlib.decompressobj(wbits=31)
+    out = []
     try:
-        return inflater.decompress(data)
+        for i in range(0, len(data), 4096):  # piecewise: keep what inflated before the damage
+            out.append(inflater.decompress(data[i:i + 4096]))
     except zlib.error:
-        return b""
+        pass
+    return b"".join(out) or None
 
 
 def gunzip_many(items: dict[str, bytes], count_lines: Callable[[bytes], int] | None = None,
