@@ -102,6 +102,9 @@ def _flatten_arrow(table) -> "pd.DataFrame":
 
 
 def _flatten_dicts(records: list[dict]) -> "pd.DataFrame":
+    """Records parsed one by one (the slow path) in the fast path's shape: text fields as text (a
+    number or list where text belongs becomes its JSON), numeric fields as numbers or missing, so
+    a record of the wrong shape is judged by the rules instead of breaking the day."""
     import pandas as pd
 
     def get(r, a, b=None):
@@ -110,21 +113,27 @@ def _flatten_dicts(records: list[dict]) -> "pd.DataFrame":
             return v
         return v.get(b) if isinstance(v, dict) else None
 
+    def text(v):
+        return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    def number(v):
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
     return pd.DataFrame(
         {
-            "date_local": [get(r, "date", "local") for r in records],
-            "date_utc": [get(r, "date", "utc") for r in records],
-            "parameter": [get(r, "parameter") for r in records],
-            "location": [get(r, "location") for r in records],
+            "date_local": [text(get(r, "date", "local")) for r in records],
+            "date_utc": [text(get(r, "date", "utc")) for r in records],
+            "parameter": [text(get(r, "parameter")) for r in records],
+            "location": [text(get(r, "location")) for r in records],
             "value": [None if get(r, "value") is None else str(get(r, "value")) for r in records],
-            "unit": [get(r, "unit") for r in records],
-            "city": [get(r, "city") for r in records],
-            "country": [get(r, "country") for r in records],
-            "source_name": [get(r, "sourceName") for r in records],
-            "period_value": [get(r, "averagingPeriod", "value") for r in records],
-            "period_unit": [get(r, "averagingPeriod", "unit") for r in records],
-            "latitude": [get(r, "coordinates", "latitude") for r in records],
-            "longitude": [get(r, "coordinates", "longitude") for r in records],
+            "unit": [text(get(r, "unit")) for r in records],
+            "city": [text(get(r, "city")) for r in records],
+            "country": [text(get(r, "country")) for r in records],
+            "source_name": [text(get(r, "sourceName")) for r in records],
+            "period_value": [number(get(r, "averagingPeriod", "value")) for r in records],
+            "period_unit": [text(get(r, "averagingPeriod", "unit")) for r in records],
+            "latitude": [number(get(r, "coordinates", "latitude")) for r in records],
+            "longitude": [number(get(r, "coordinates", "longitude")) for r in records],
         },
         dtype="object",
     )
@@ -142,6 +151,7 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
             parse_options=pajson.ParseOptions(explicit_schema=_schema(), unexpected_field_behavior="ignore",
                                               newlines_in_values=False),
         )
+        table.validate(full=True)  # the JSON reader does not check UTF-8; a full validation does
         if table.num_rows == ndjson_data_lines(data):  # else e.g. two records on one line
             return _flatten_arrow(table), []
     except Exception:  # noqa: BLE001 - any parse failure: find the bad lines the slow way
@@ -201,7 +211,9 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
     else:
         df = _flatten_dicts([]).assign(file=pd.Series(dtype="str"), folder=pd.Series(dtype="str"))
 
-    hours = pd.to_numeric(df["period_value"], errors="coerce") * df["period_unit"].astype("str").str.lower().map(_UNIT_HOURS)
+    # (as float64: mapping no unit at all would otherwise give a text column)
+    unit_hours = df["period_unit"].astype("str").str.lower().map(_UNIT_HOURS).astype("float64")
+    hours = pd.to_numeric(df["period_value"], errors="coerce") * unit_hours
     location_id = ("fetch:" + df["country"].fillna("").astype("str") + ":" + df["location"].fillna("").astype("str"))
     raw_frame = pd.DataFrame(
         {
@@ -213,11 +225,19 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
         }
     )
     home = df["folder"] == day.isoformat()
+    # A record without a parameter can be neither measured nor "ignored" (the rules count ignored
+    # rows per parameter): its object's partition quarantines it here.
+    no_parameter = df["parameter"].isna().to_numpy()
+    q_no_parameter = quarantine.from_frame(
+        SOURCE, raw_frame[no_parameter & home.to_numpy()], "missing parameter",
+        [c for c in raw_frame.columns if c != "file"])
+    if no_parameter.any():
+        raw_frame, home, df = raw_frame[~no_parameter], home[~no_parameter], df[~no_parameter]
     kept, q, ignored = measurements.clean(raw_frame, SOURCE, day, home=home,
                                           folder_date=pd.to_datetime(df["folder"], errors="coerce"), tolerance_days=1)
     return ReadResult(
         data=kept,
-        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q]),
+        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q_no_parameter, q]),
         failures=[f for f in failures if folder_of(f.path) == day.isoformat()],
         files=len(paths) - len(failures),
         ignored=ignored,
