@@ -219,8 +219,9 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
         {
             "file": df["file"], "location_id": location_id, "location": df["location"],
             "lat": df["latitude"], "lon": df["longitude"], "country": df["country"], "city_hint": df["city"],
-            "parameter": df["parameter"], "unit": df["unit"], "value": df["value"],
-            "end_local": df["date_local"], "period_hours": hours.where(hours.notna(), np.nan),
+            # Missing unit or timestamp as "" (not null): the rules quote them in the reason.
+            "parameter": df["parameter"], "unit": df["unit"].fillna(""), "value": df["value"],
+            "end_local": df["date_local"].fillna(""), "period_hours": hours.where(hours.notna(), np.nan),
             "date_utc": df["date_utc"], "source_name": df["source_name"],
         }
     )

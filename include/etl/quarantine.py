@@ -15,6 +15,7 @@ COLUMNS = ["source", "file", "record", "reason"]
 #: Longest raw line kept in a quarantine record: a 10 MB garbage line is named (file, reason) and
 #: its head kept, not copied whole into the lake (the raw object keeps all of it).
 MAX_RECORD_CHARS = 10_000
+NO_REASON = "rejected by a rule (its reason quoted a missing field)"
 
 
 def empty() -> "pd.DataFrame":
@@ -53,7 +54,8 @@ def from_frame(source: str, df: "pd.DataFrame", reason: "pd.Series | str", recor
             "source": source,
             "file": df["file"].astype("str").to_numpy() if "file" in df else "",
             "record": records,
-            "reason": reason if isinstance(reason, str) else reason.astype("str").to_numpy(),
+            # A reason built from a missing field would be null: a quarantine row always has one.
+            "reason": reason if isinstance(reason, str) else reason.fillna(NO_REASON).astype("str").to_numpy(),
         }
     )
     return out.astype("str")
