@@ -10,7 +10,7 @@ COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv browser run test bench clean lock airflow airflow-stop serve
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
@@ -59,6 +59,9 @@ test: $(STAMP) $(COMPOSE) browser
 bench: $(STAMP)
 	$(PY) bench/etl_bench.py
 	$(PY) bench/api_bench.py
+
+fuzz: $(STAMP)
+	AQICAST_FUZZ_CASES=$${AQICAST_FUZZ_CASES:-5000} $(PY) -m pytest -n 2 -q --timeout 7200 tests/test_fuzz_readers.py
 
 serve: $(STAMP)
 	$(VENV)/bin/aqicast serve

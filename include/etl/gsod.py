@@ -5,6 +5,11 @@ digit cut off, attribute counts, FRSHTT) is described in the README. On day D a 
 current-year file holds Jan 1 .. D, so a day's read touches ~12,000 files but needs one line of
 each: the reader finds D's line by a byte search (``","<D>",``) and parses only those lines, all
 stations at once, with pyarrow. Curated output is in SI units.
+
+A *data line* of a station file, for day D, is a line holding D's DATE field (normally one): only
+those are read, so only those are accounted for. Lines are attributed to files by position (the
+batch is proven per-object consistent, ``rawio.isolate``), and a line whose STATION is not its
+file's name is quarantined: a damaged id can never displace another station's row.
 """
 from __future__ import annotations
 
@@ -14,7 +19,8 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from include.etl import quarantine
-from include.etl.rawio import FileFailure, RawRoot, ReadResult, split_fetched
+from include.etl.rawio import (Accounting, FileFailure, RawRoot, ReadResult, Unbalanced, count_by, isolate,
+                               parse_csv_lines, split_fetched)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -77,6 +83,7 @@ def day_lines(data: bytes, day: dt.date) -> list[bytes]:
 
 
 def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -94,37 +101,64 @@ def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) ->
         n_files += len(files)
         for path, data in files.items():
             first = data[: data.find(b"\n")].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
-            if first != header:
-                header_failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected the GSOD CSV header"))
-                continue
             found = day_lines(data, day)
+            if first != header:
+                header_failures.append(FileFailure(
+                    path, f"{path}: wrong header {first[:120]!r}, expected the GSOD CSV header", len(found)))
+                continue
             lines += found
             line_file += [path] * len(found)
         del files
     failures += header_failures  # after the read failures, as one read of all files reported them
+    n_files -= len(header_failures)
 
-    bad: list[tuple[str, str, str]] = []
-    station_file = {posixpath.basename(p)[:-4]: p for p in line_file}
+    columns = {c: pa.string() for c in COLUMNS}
+    stem = [posixpath.basename(p)[:-4] for p in line_file]
 
-    def on_invalid(row) -> str:
-        station = row.text.split(",", 1)[0].strip('"')
-        bad.append((station_file.get(station, ""), row.text,
-                    f"malformed line: {row.actual_columns} fields, expected {row.expected_columns}"))
-        return "skip"
+    def parse_batch(batch: list[int]) -> tuple:
+        invalid = []
 
-    table = pacsv.read_csv(
-        io.BytesIO(header + b"\n" + b"\n".join(lines) + b"\n"),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}, strings_can_be_null=False),
-    )
+        def on_invalid(row) -> str:
+            invalid.append((row.text, f"malformed line: {row.actual_columns} fields, expected {row.expected_columns}"))
+            return "skip"
+
+        table = pacsv.read_csv(
+            io.BytesIO(header + b"\n" + b"\n".join(lines[k] for k in batch) + b"\n"),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=columns, strings_can_be_null=False),
+        )
+        # One line per row: rows + malformed lines must be the batch's lines, each row in its place
+        # (a malformed line cannot be placed, so it is isolated first).
+        if table.num_rows + len(invalid) != len(batch) or (invalid and len(batch) > 1):
+            raise Unbalanced("rows do not match the lines")
+        if len(batch) == 1:
+            return table, batch if not invalid else [], [(batch[0], t, r) for t, r in invalid]
+        stations = table.column("STATION").to_pylist()
+        if any(s.strip() != stem[k] for s, k in zip(stations, batch)):
+            raise Unbalanced("a row is not in its place")
+        return table, batch, []
+
+    def parse_alone(k: int) -> tuple:
+        good, bad = parse_csv_lines([lines[k]], len(COLUMNS))
+        table = pa.table({c: pa.array([row[j] for row in good], pa.string()) for j, c in enumerate(COLUMNS)})
+        return table, [k] * len(good), [(k, t, r) for _, t, r in bad]
+
+    parts = isolate(list(range(len(lines))), parse_batch, parse_alone) if lines else []
+    table = pa.concat_tables([t for t, _, _ in parts]) if parts else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+    owner = np.array([k for _, rows, _ in parts for k in rows], dtype=np.int64)
+    bad = [(line_file[k], t, r) for _, _, b in parts for k, t, r in b]
     df = table.to_pandas()
-    df["file"] = df["STATION"].map(station_file).fillna("")
+    df["file"] = np.array(line_file, dtype=object)[owner] if len(owner) else []
+    df["stem"] = np.array(stem, dtype=object)[owner] if len(owner) else []
     weather, q = to_curated(df, day)
+    parsed, rejected = count_by(df["file"]), count_by(q["file"])
     return ReadResult(
         data=weather,
         quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad), q]),
         failures=failures,
         files=n_files,
+        accounting=Accounting(lines=count_by(line_file), parsed=parsed, malformed=count_by(f for f, _, _ in bad),
+                              kept={f: n - rejected.get(f, 0) for f, n in parsed.items()}),
     )
 
 
@@ -145,6 +179,8 @@ def to_curated(df: "pd.DataFrame", day: dt.date) -> tuple["pd.DataFrame", "pd.Da
         reject(num[col].isna() & (text != ""), f"non-numeric {col}")
     station = df["STATION"].str.strip()
     reject(~station.str.match(_STATION_RE), "invalid station id")
+    if "stem" in df:
+        reject(station != df["stem"], "STATION does not match its file name")
     reject(df["DATE"] != day.isoformat(), "DATE is not the partition's day")
     frshtt = df["FRSHTT"].str.strip()
     reject(~frshtt.str.match(r"^[01]{6}$"), "invalid FRSHTT")

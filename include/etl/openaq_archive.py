@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from include.etl import measurements, quarantine
-from include.etl.rawio import FileFailure, RawRoot, ReadResult, gunzip_many, split_fetched
+from include.etl.rawio import (Accounting, FileFailure, RawRoot, ReadResult, Unbalanced, count_by, csv_data_lines,
+                               data_line_list, gunzip_many, isolate, parse_csv_lines, split_fetched)
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 SOURCE = "openaq-archive"
@@ -39,73 +42,140 @@ def discover(raw: RawRoot, day: dt.date) -> list[str]:
     return [object_path(raw, loc, day) for loc in locations]
 
 
-def parse_bodies(files: dict[str, bytes]) -> tuple["pd.DataFrame", list[tuple[str, str, str]], list[FileFailure]]:
-    """Check each file's header, then parse all bodies at once. Returns rows (text columns, with a
-    ``file`` column), malformed lines ``(file, text, reason)``, and files with a wrong header.
+@dataclass
+class _Object:
+    path: str
+    location_id: str
+    chunks: list  # the body (a view into the inflated bytes), plus b"\n" if its last line had none
+    lines: int    # data lines (``rawio.csv_data_lines``)
+
+
+@dataclass
+class _Part:
+    """Rows of some objects: a text table, each row's object (index into the day's objects), the
+    rows whose location_id is not their object's, and malformed lines ``(file, text, reason)``."""
+
+    table: object
+    owner: "np.ndarray"
+    foreign: "np.ndarray"
+    bad: list
+
+
+def parse_bodies(files: dict[str, bytes]) -> tuple["pd.DataFrame", list[tuple[str, str, str]], list[FileFailure], dict[str, int]]:
+    """Check each file's header, then parse the bodies in batches proven per-object safe
+    (``rawio.isolate``). Returns rows (text columns, with ``file`` and a boolean ``foreign``: the
+    row's location_id is not its file's), malformed lines ``(file, text, reason)``, files with a
+    wrong header, and the data lines of each file read.
+
+    A *data line* is a line after the header, empty lines excluded (``rawio.csv_data_lines``).
+    Rows are attributed to files by position, so a damaged id cannot move a row to another file.
 
     Every column is read as dictionary-encoded text (pandas ``category``): a day repeats a few
     thousand distinct strings (ids, timestamps, values) over ~1.4M rows, so this is several times
     smaller than plain strings and lets ``measurements.clean`` parse each distinct value once.
     The original text is kept, so quarantine reasons quote values exactly as the file has them."""
+    import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    bodies, owner, failures = _bodies(files)
-    bad_lines: list[tuple[str, str, str]] = []
-
-    def on_invalid(row) -> str:
-        loc = row.text.split(",", 1)[0]
-        bad_lines.append((owner.get(loc, ""), row.text,
-                          f"malformed line: {row.actual_columns} fields, expected {row.expected_columns}"))
-        return "skip"
-
-    if not any(len(b) for b in bodies):  # no file, or header-only files: a day without values
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]}), bad_lines, failures
+    objects, failures = _bodies(files)
+    lines = {o.path: o.lines for o in objects}
+    index = {id(o): k for k, o in enumerate(objects)}
     text = pa.dictionary(pa.int32(), pa.string())
-    table = pacsv.read_csv(
-        pa.py_buffer(b"".join(bodies)),
-        read_options=pacsv.ReadOptions(column_names=COLUMNS, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(column_types={c: text for c in COLUMNS}, strings_can_be_null=False),
-    )
-    del bodies
+    schema = pa.schema([(c, text) for c in COLUMNS])
+
+    def parse_batch(batch: list[_Object]) -> _Part:
+        invalid = []
+
+        def on_invalid(row) -> str:
+            invalid.append((row.text, row.actual_columns, row.expected_columns))
+            return "skip"
+
+        table = pacsv.read_csv(
+            pa.py_buffer(b"".join(c for o in batch for c in o.chunks)),
+            read_options=pacsv.ReadOptions(column_names=COLUMNS, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types={c: text for c in COLUMNS}, strings_can_be_null=False),
+        )
+        position = {o.location_id: k for k, o in enumerate(batch)}
+        if len(batch) == 1:
+            invalid_owner = np.zeros(len(invalid), dtype=np.int64)
+        else:
+            invalid_owner = np.array([position.get(t.split(",", 1)[0], -1) for t, _, _ in invalid], dtype=np.int64)
+            if (invalid_owner < 0).any():
+                raise Unbalanced("a malformed line names no object of the batch")
+        valid = np.array([o.lines for o in batch]) - np.bincount(invalid_owner, minlength=len(batch))
+        if (valid < 0).any() or valid.sum() != table.num_rows:
+            raise Unbalanced("rows do not match the objects' data lines")
+        owner = np.repeat(np.arange(len(batch)), valid)
+        claimed = _claimed(table.column("location_id"), position)
+        foreign = claimed != owner
+        if len(batch) > 1 and foreign.any():
+            raise Unbalanced("a row's location_id is not its object's")
+        glob = np.array([index[id(o)] for o in batch])
+        bad = [(batch[k].path, t, f"malformed line: {a} fields, expected {e}") for k, (t, a, e) in zip(invalid_owner, invalid)]
+        return _Part(table, glob[owner], foreign, bad)
+
+    def parse_alone(obj: _Object) -> _Part:
+        good, bad = parse_csv_lines(data_line_list(b"".join(obj.chunks)), len(COLUMNS))
+        columns = list(zip(*good)) if good else [[] for _ in COLUMNS]
+        table = pa.table({c: pa.array(list(v), pa.string()).dictionary_encode() for c, v in zip(COLUMNS, columns)},
+                         schema=schema)
+        foreign = np.array([row[0] != obj.location_id for row in good], dtype=bool)
+        return _Part(table, np.full(len(good), index[id(obj)]), foreign, [(obj.path, t, r) for _, t, r in bad])
+
+    todo = [o for o in objects if o.lines]
+    if not todo:  # no file, or header-only files: a day without values
+        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]})
+        return empty.assign(foreign=pd.Series(dtype=bool)), [], failures, lines
+    parts = isolate(todo, parse_batch, parse_alone)
+    table = parts[0].table if len(parts) == 1 else pa.concat_tables([p.table for p in parts]).unify_dictionaries()
+    owner = np.concatenate([p.owner for p in parts]).astype(np.int32)
+    foreign = np.concatenate([p.foreign for p in parts]).astype(bool)
+    bad_lines = [b for p in parts for b in p.bad]
+    del parts
     df = table.to_pandas()
     del table
-    df["file"] = _file_of(df["location_id"], owner)
-    return df, bad_lines, failures
+    df["file"] = pd.Categorical.from_codes(owner, categories=pd.Index([o.path for o in objects], dtype="str"))
+    df["foreign"] = foreign
+    return df, bad_lines, failures, lines
 
 
-def _bodies(files: dict[str, bytes]) -> tuple[list, dict[str, str], list[FileFailure]]:
-    """The body of each file with the right header (a view into its bytes, not a copy), the file
-    of each location id, and the files whose header is wrong."""
+def _claimed(location_id, position: dict[str, int]) -> "np.ndarray":
+    """Per row, the batch position of the object its location_id names (-1: none), looked up once
+    per distinct id of each chunk."""
+    import numpy as np
+
+    out = []
+    for chunk in location_id.chunks:
+        lookup = np.array([position.get(v, -1) for v in chunk.dictionary.to_pylist()] + [-1], dtype=np.int64)
+        idx = chunk.indices.to_numpy(zero_copy_only=False)
+        out.append(lookup[idx] if len(idx) else np.zeros(0, dtype=np.int64))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _bodies(files: dict[str, bytes]) -> tuple[list[_Object], list[FileFailure]]:
+    """Each file with the right header (its body a view into its bytes, not a copy) and the files
+    whose header is wrong (empty, whitespace or binary objects among them)."""
     header = HEADER.encode()
-    bodies, failures = [], []
-    owner: dict[str, str] = {}
+    objects, failures = [], []
     for path, data in files.items():
         start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
         end = data.find(b"\n", start)
         end = len(data) if end == -1 else end
         first = data[start:end]
+        body = memoryview(data)[end + 1:]
         if first.rstrip(b"\r") != header:
-            failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected {HEADER!r}"))
+            failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected {HEADER!r}",
+                                        csv_data_lines(body)))
             continue
-        bodies.append(memoryview(data)[end + 1:])
+        chunks = [body]
         if end + 1 < len(data) and not data.endswith(b"\n"):
-            bodies.append(b"\n")
+            chunks.append(b"\n")
         m = re.search(r"location-([^/]+)-\d{8}\.csv\.gz$", path)
-        owner[m.group(1) if m else path] = path
-    return bodies, owner, failures
-
-
-def _file_of(location_id: "pd.Series", owner: dict[str, str]) -> "pd.Series":
-    """The file of each row, by its location id ("" if no file of the day has that id); looked up
-    once per distinct id."""
-    import pandas as pd
-
-    codes, distinct = pd.factorize(location_id)
-    files = pd.Categorical(pd.Series([owner.get(loc, "") for loc in distinct], dtype="str"))
-    return pd.Series(files.take(codes), index=location_id.index)
+        objects.append(_Object(path, m.group(1) if m else path, chunks, csv_data_lines(body)))
+    return objects, failures
 
 
 def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
@@ -114,15 +184,15 @@ def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
 
     paths = discover(raw, day) if paths is None else paths
     fetched, failures = split_fetched(raw.cat(paths), missing_ok=True)
-    files, gz_failures = gunzip_many(fetched)
+    files, gz_failures = gunzip_many(fetched, count_lines=_lines_after_header)
     del fetched  # the compressed bytes are no longer needed
-    df, bad_lines, header_failures = parse_bodies(files)
+    df, bad_lines, header_failures, lines = parse_bodies(files)
     n_files = len(files) - len(header_failures)
     del files
     failures += gz_failures + header_failures
 
-    # A row whose location_id is not its file's id cannot be attributed: quarantine it.
-    orphan = (df["file"] == "").to_numpy()
+    # A row whose location_id is not its file's id (a damaged id) cannot be trusted: quarantine it.
+    foreign = df["foreign"].to_numpy()
     n = len(df)
     raw_frame = pd.DataFrame(
         {
@@ -132,18 +202,27 @@ def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
             "end_local": df["datetime"], "period_hours": _constant("1", n), "sensors_id": df["sensors_id"],
         }
     )
+    parsed = df["file"].value_counts(sort=False)
     del df
-    kept, q, ignored = measurements.clean(raw_frame[~orphan] if orphan.any() else raw_frame, SOURCE, day)
-    q_orphan = quarantine.from_frame(SOURCE, measurements.as_plain_text(raw_frame[orphan]),
-                                     "location_id does not match any file of the day",
-                                     [c for c in raw_frame.columns if c != "file"])
+    kept, q, ignored = measurements.clean(raw_frame[~foreign] if foreign.any() else raw_frame, SOURCE, day)
+    q_foreign = quarantine.from_frame(SOURCE, measurements.as_plain_text(raw_frame[foreign]),
+                                      "location_id does not match its file",
+                                      [c for c in raw_frame.columns if c != "file"])
     return ReadResult(
         data=kept,
-        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q_orphan, q]),
+        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q_foreign, q]),
         failures=failures,
         files=n_files,
         ignored=ignored,
+        accounting=Accounting(lines=lines, parsed={str(k): int(v) for k, v in parsed.items() if v},
+                              malformed=count_by(f for f, _, _ in bad_lines)),
     )
+
+
+def _lines_after_header(data: bytes) -> int:
+    """Data lines of an (inflated) archive object: the lines after its first."""
+    end = data.find(b"\n")
+    return 0 if end == -1 else csv_data_lines(data[end + 1:])
 
 
 def _constant(text: str, n: int) -> "pd.Categorical":

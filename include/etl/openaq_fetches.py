@@ -9,9 +9,17 @@ Folders are named by fetch date, so a local day's values can sit in the folder o
 or after. Partition D reads folders D-1, D and D+1 and keeps what belongs to D; a record more than
 a day away from its folder is quarantined by its folder's partition (see ``measurements.clean``).
 
-Fast path: pyarrow's multithreaded JSON reader with an explicit schema. A file it cannot parse
-(a broken line, a value of the wrong type) is re-read line by line so only the bad records are
-quarantined and the rest still load.
+Fast path: pyarrow's multithreaded JSON reader with an explicit schema, one object at a time (so
+an object only ever affects its own records). A file it cannot parse (a broken line, a value of
+the wrong type), or whose record count is not its data line count (two objects on one line), is
+re-read line by line so only the bad records are quarantined and the rest still load. A leading
+UTF-8 BOM is dropped; CRLF line ends are JSON whitespace.
+
+A *data line* is a line (split at ``\n``) holding more than JSON whitespace
+(``rawio.ndjson_data_lines``). Partition D reads the objects of folders D-1..D+1, so a data line
+read by D is one of: kept, quarantined or ignored by D; or *out of partition*: a record whose
+local day belongs to another partition, or a malformed line of a D-1/D+1 object (the partition of
+its folder quarantines it). Unreadable objects are reported by the partition of their folder.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from include.etl import measurements, quarantine
-from include.etl.rawio import FileFailure, RawRoot, ReadResult, gunzip
+from include.etl.rawio import Accounting, FileFailure, RawRoot, ReadResult, UnreadableObject, gunzip, ndjson_data_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -94,6 +102,9 @@ def _flatten_arrow(table) -> "pd.DataFrame":
 
 
 def _flatten_dicts(records: list[dict]) -> "pd.DataFrame":
+    """Records parsed one by one (the slow path) in the fast path's shape: text fields as text (a
+    number or list where text belongs becomes its JSON), numeric fields as numbers or missing, so
+    a record of the wrong shape is judged by the rules instead of breaking the day."""
     import pandas as pd
 
     def get(r, a, b=None):
@@ -102,21 +113,27 @@ def _flatten_dicts(records: list[dict]) -> "pd.DataFrame":
             return v
         return v.get(b) if isinstance(v, dict) else None
 
+    def text(v):
+        return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    def number(v):
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
     return pd.DataFrame(
         {
-            "date_local": [get(r, "date", "local") for r in records],
-            "date_utc": [get(r, "date", "utc") for r in records],
-            "parameter": [get(r, "parameter") for r in records],
-            "location": [get(r, "location") for r in records],
+            "date_local": [text(get(r, "date", "local")) for r in records],
+            "date_utc": [text(get(r, "date", "utc")) for r in records],
+            "parameter": [text(get(r, "parameter")) for r in records],
+            "location": [text(get(r, "location")) for r in records],
             "value": [None if get(r, "value") is None else str(get(r, "value")) for r in records],
-            "unit": [get(r, "unit") for r in records],
-            "city": [get(r, "city") for r in records],
-            "country": [get(r, "country") for r in records],
-            "source_name": [get(r, "sourceName") for r in records],
-            "period_value": [get(r, "averagingPeriod", "value") for r in records],
-            "period_unit": [get(r, "averagingPeriod", "unit") for r in records],
-            "latitude": [get(r, "coordinates", "latitude") for r in records],
-            "longitude": [get(r, "coordinates", "longitude") for r in records],
+            "unit": [text(get(r, "unit")) for r in records],
+            "city": [text(get(r, "city")) for r in records],
+            "country": [text(get(r, "country")) for r in records],
+            "source_name": [text(get(r, "sourceName")) for r in records],
+            "period_value": [number(get(r, "averagingPeriod", "value")) for r in records],
+            "period_unit": [text(get(r, "averagingPeriod", "unit")) for r in records],
+            "latitude": [number(get(r, "coordinates", "latitude")) for r in records],
+            "longitude": [number(get(r, "coordinates", "longitude")) for r in records],
         },
         dtype="object",
     )
@@ -126,6 +143,7 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
     """Records of one NDJSON object as flat string-ish columns, plus malformed lines."""
     import pyarrow.json as pajson
 
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         table = pajson.read_json(
             io.BytesIO(data),
@@ -133,18 +151,26 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
             parse_options=pajson.ParseOptions(explicit_schema=_schema(), unexpected_field_behavior="ignore",
                                               newlines_in_values=False),
         )
-        return _flatten_arrow(table), []
+        table.validate(full=True)  # the JSON reader does not check UTF-8; a full validation does
+        if table.num_rows == ndjson_data_lines(data):  # else e.g. two records on one line
+            return _flatten_arrow(table), []
     except Exception:  # noqa: BLE001 - any parse failure: find the bad lines the slow way
         pass
     good, bad = [], []
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
-        if not line.strip():
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        if not raw_line.strip(b" \t\r"):
+            continue
+        try:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad.append((f"{path}:{number}", raw_line.decode("utf-8", errors="backslashreplace")[:2000],
+                        f"malformed JSON line: invalid UTF-8 ({exc.reason})"))
             continue
         try:
             rec = json.loads(line)
             if not isinstance(rec, dict):
                 raise ValueError("not a JSON object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             bad.append((f"{path}:{number}", line[:2000], f"malformed JSON line: {exc}"))
             continue
         good.append(rec)
@@ -158,6 +184,7 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
     paths = discover(raw, day) if paths is None else paths
     failures: list[FileFailure] = []
     frames, bad_lines = [], []
+    accounting = Accounting()
     fetched = raw.cat(paths)
     for path in paths:
         data = fetched.get(path)
@@ -166,38 +193,54 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
             continue
         try:
             if path.endswith(".gz"):
-                data = gunzip(path, data)
-            df, bad = parse_ndjson(path, data)
-        except ValueError as exc:
-            failures.append(FileFailure(path, str(exc)))
+                data = gunzip(path, data, count_lines=ndjson_data_lines)
+        except UnreadableObject as exc:
+            failures.append(FileFailure(path, str(exc), exc.lines))
             continue
+        df, bad = parse_ndjson(path, data)
+        accounting.lines[path] = ndjson_data_lines(data.removeprefix(b"\xef\xbb\xbf"))
+        accounting.parsed[path] = len(df)
         df["file"] = path
         df["folder"] = folder_of(path)
         frames.append(df)
+        if bad:
+            (accounting.malformed if folder_of(path) == day.isoformat() else accounting.elsewhere)[path] = len(bad)
         bad_lines += [(f, t, r) for f, t, r in bad if folder_of(path) == day.isoformat()]
     if frames:
         df = pd.concat(frames, ignore_index=True)
     else:
         df = _flatten_dicts([]).assign(file=pd.Series(dtype="str"), folder=pd.Series(dtype="str"))
 
-    hours = pd.to_numeric(df["period_value"], errors="coerce") * df["period_unit"].astype("str").str.lower().map(_UNIT_HOURS)
+    # (as float64: mapping no unit at all would otherwise give a text column)
+    unit_hours = df["period_unit"].astype("str").str.lower().map(_UNIT_HOURS).astype("float64")
+    hours = pd.to_numeric(df["period_value"], errors="coerce") * unit_hours
     location_id = ("fetch:" + df["country"].fillna("").astype("str") + ":" + df["location"].fillna("").astype("str"))
     raw_frame = pd.DataFrame(
         {
             "file": df["file"], "location_id": location_id, "location": df["location"],
             "lat": df["latitude"], "lon": df["longitude"], "country": df["country"], "city_hint": df["city"],
-            "parameter": df["parameter"], "unit": df["unit"], "value": df["value"],
-            "end_local": df["date_local"], "period_hours": hours.where(hours.notna(), np.nan),
+            # Missing unit or timestamp as "" (not null): the rules quote them in the reason.
+            "parameter": df["parameter"], "unit": df["unit"].fillna(""), "value": df["value"],
+            "end_local": df["date_local"].fillna(""), "period_hours": hours.where(hours.notna(), np.nan),
             "date_utc": df["date_utc"], "source_name": df["source_name"],
         }
     )
     home = df["folder"] == day.isoformat()
+    # A record without a parameter can be neither measured nor "ignored" (the rules count ignored
+    # rows per parameter): its object's partition quarantines it here.
+    no_parameter = df["parameter"].isna().to_numpy()
+    q_no_parameter = quarantine.from_frame(
+        SOURCE, raw_frame[no_parameter & home.to_numpy()], "missing parameter",
+        [c for c in raw_frame.columns if c != "file"])
+    if no_parameter.any():
+        raw_frame, home, df = raw_frame[~no_parameter], home[~no_parameter], df[~no_parameter]
     kept, q, ignored = measurements.clean(raw_frame, SOURCE, day, home=home,
                                           folder_date=pd.to_datetime(df["folder"], errors="coerce"), tolerance_days=1)
     return ReadResult(
         data=kept,
-        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q]),
+        quarantine=quarantine.concat([quarantine.from_lines(SOURCE, bad_lines), q_no_parameter, q]),
         failures=[f for f in failures if folder_of(f.path) == day.isoformat()],
         files=len(paths) - len(failures),
         ignored=ignored,
+        accounting=accounting,
     )

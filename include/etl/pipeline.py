@@ -8,7 +8,8 @@ Outputs (each replaced atomically, so reruns and backfills are idempotent):
 - ``curated/city_hourly_profile/date=D/`` per city, how D ended (evening windows of the hourly values)
 - ``quarantine/<source>/date=D/``        every rejected row with its reason (written even if empty)
 - ``features/city_daily/date=D/`` (and D-1) one row per city: features and next-day target
-- ``_runs/etl/date=D.json``               what was read, rejected, ignored and which objects failed
+- ``_runs/etl/date=D.json``               what was read, rejected, ignored and which objects failed;
+  per source an ``accounting`` of every data line read (``ReadResult.accounting_report``)
 
 Both backends run this same function: in-process on ``local``, inside the Glue job on ``aws``
 (``include/glue_job.py``).
@@ -94,6 +95,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
                 "ignored_parameters": r.ignored,
                 "failed_objects": [f.as_dict() for f in r.failures],
                 "quarantine_reasons": _reason_counts(r.quarantine),
+                "accounting": r.accounting_report(),
             }
             for source, r in results.items()
         },

@@ -12,6 +12,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 COLUMNS = ["source", "file", "record", "reason"]
+#: Longest raw line kept in a quarantine record: a 10 MB garbage line is named (file, reason) and
+#: its head kept, not copied whole into the lake (the raw object keeps all of it).
+MAX_RECORD_CHARS = 10_000
+NO_REASON = "rejected by a rule (its reason quoted a missing field)"
 
 
 def empty() -> "pd.DataFrame":
@@ -24,12 +28,18 @@ def from_lines(source: str, rows: Iterable[tuple[str, str, str]]) -> "pd.DataFra
     """Quarantine rows from ``(file, raw_text, reason)`` triples (e.g. malformed lines)."""
     import pandas as pd
 
-    rows = list(rows)
+    rows = [(f, _capped(t), r) for f, t, r in rows]
     if not rows:
         return empty()
     df = pd.DataFrame(rows, columns=["file", "record", "reason"])
     df.insert(0, "source", source)
     return df.astype("str")
+
+
+def _capped(text: str) -> str:
+    if len(text) <= MAX_RECORD_CHARS:
+        return text
+    return f"{text[:MAX_RECORD_CHARS]}... [{len(text)} characters in all]"
 
 
 def from_frame(source: str, df: "pd.DataFrame", reason: "pd.Series | str", record_columns: list[str]) -> "pd.DataFrame":
@@ -44,7 +54,8 @@ def from_frame(source: str, df: "pd.DataFrame", reason: "pd.Series | str", recor
             "source": source,
             "file": df["file"].astype("str").to_numpy() if "file" in df else "",
             "record": records,
-            "reason": reason if isinstance(reason, str) else reason.astype("str").to_numpy(),
+            # A reason built from a missing field would be null: a quarantine row always has one.
+            "reason": reason if isinstance(reason, str) else reason.fillna(NO_REASON).astype("str").to_numpy(),
         }
     )
     return out.astype("str")

@@ -95,7 +95,9 @@ def _load(lake: Lake, table: str, day: dt.date):
 
 
 def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
-    """Per source: rows kept and quarantined for D (from the ETL run report) and the share."""
+    """Per source: rows kept and quarantined for D (from the ETL run report) and the share, and
+    the data lines the run report could not account for (``rows_unaccounted``; missing when the
+    report predates the accounting)."""
     import pandas as pd
 
     path = lake.path(RUNS, f"date={day.isoformat()}.json")
@@ -109,7 +111,8 @@ def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
         total = kept + quarantined
         rows.append({"source": source, "rows_kept": kept, "rows_quarantined": quarantined,
                      "quarantine_share": quarantined / total if total else 0.0,
-                     "failed_objects": len(r.get("failed_objects", []))})
+                     "failed_objects": len(r.get("failed_objects", [])),
+                     "rows_unaccounted": r["accounting"]["rows_unaccounted"] if "accounting" in r else None})
     return pd.DataFrame(rows)
 
 

@@ -13,7 +13,9 @@ Suites and what they guard (README "Data quality"):
   the day is D, AQI in 0..500, known category and dominant pollutant, hour counts 0..24, daily
   statistics in range.
 - ``quarantine`` (per-source share of rejected rows, from the quarantine partitions and the run
-  report): above ``AQICAST_MAX_QUARANTINE_SHARE`` is critical.
+  report): above ``AQICAST_MAX_QUARANTINE_SHARE`` is critical; every data line the ETL read is
+  accounted for (kept, quarantined, ignored or out of partition: the run report's accounting),
+  critical.
 - ``features`` (features/city_daily, D and D-1): required columns, one row per city, the day is D,
   AQI/target in 0..500, target present where D+1 is known, row count against the previous
   partition, freshness (cities with today's AQI), weather coverage (cities with a station).
@@ -123,6 +125,9 @@ def quarantine_suite() -> "gx.ExpectationSuite":
                                           meta=_meta(WARNING, f"more than {WARN_QUARANTINE_SHARE:.0%} of a source's rows rejected")),
         gxe.ExpectColumnValuesToBeBetween(column="failed_objects", min_value=0, max_value=0,
                                           meta=_meta(WARNING, "raw objects that could not be read (see the ETL run report)")),
+        gxe.ExpectColumnValuesToBeBetween(column="rows_unaccounted", min_value=0, max_value=0,
+                                          meta=_meta(CRITICAL, "every row read is accounted for: kept, quarantined, "
+                                                               "ignored or out of partition (run report accounting)")),
     ])
 
 
