@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS, run_etl
+from include.catalog import AIR_QUALITY, MEASUREMENTS
+from include.etl.pipeline import run_etl
 from include.lake import Lake
 
 DAY = dt.date(2015, 1, 10)

@@ -8,7 +8,8 @@ import json
 import pandas as pd
 
 from include.cli import main
-from include.etl.pipeline import AIR_QUALITY, WEATHER, run_etl
+from include.catalog import AIR_QUALITY, WEATHER
+from include.etl.pipeline import run_etl
 from include.lake import Lake
 
 

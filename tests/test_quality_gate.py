@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from include.catalog import FEATURES
-from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS
+from include.catalog import AIR_QUALITY, MEASUREMENTS
 from include.lake import Lake
 from include.quality.gate import QualityGateFailed, run_gate
 

@@ -13,4 +13,5 @@ if TYPE_CHECKING:  # pragma: no cover
 def gate(backend: "Backend", day: dt.date, *, raise_on_failure: bool = True, data_docs: bool = True) -> "GateResult":
     from include.quality.gate import run_gate
 
-    return run_gate(backend.lake, day, raise_on_failure=raise_on_failure, data_docs=data_docs)  # MERGE-TODO rules
+    return run_gate(backend.lake, day, raise_on_failure=raise_on_failure, data_docs=data_docs,
+                    rules=backend.settings.quality)

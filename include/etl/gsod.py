@@ -18,6 +18,7 @@ import io
 import posixpath
 from typing import TYPE_CHECKING
 
+from include.config import EtlRules
 from include.etl import quarantine
 from include.etl.rawio import (Accounting, FileFailure, RawRoot, ReadResult, Unbalanced, count_by, isolate,
                                parse_csv_lines, split_fetched)
@@ -82,7 +83,8 @@ def day_lines(data: bytes, day: dt.date) -> list[bytes]:
     return out
 
 
-def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
+def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
+                  rules: EtlRules = EtlRules()) -> ReadResult:  # no ETL rule applies to GSOD
     import numpy as np
     import pyarrow as pa
     import pyarrow.csv as pacsv

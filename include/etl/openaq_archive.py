@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from include.config import EtlRules
 from include.etl import measurements, quarantine
 from include.etl.rawio import (Accounting, FileFailure, RawRoot, ReadResult, Unbalanced, count_by, csv_data_lines,
                                data_line_list, gunzip_many, isolate, parse_csv_lines, split_fetched)
@@ -178,7 +179,8 @@ def _bodies(files: dict[str, bytes]) -> tuple[list[_Object], list[FileFailure]]:
     return objects, failures
 
 
-def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
+def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
+                     rules: EtlRules = EtlRules()) -> ReadResult:
     """Read every location's archive object for local day ``day``."""
     import pandas as pd
 
@@ -204,7 +206,7 @@ def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
     )
     parsed = df["file"].value_counts(sort=False)
     del df
-    kept, q, ignored = measurements.clean(raw_frame[~foreign] if foreign.any() else raw_frame, SOURCE, day)
+    kept, q, ignored = measurements.clean(raw_frame[~foreign] if foreign.any() else raw_frame, SOURCE, day, rules=rules)
     q_foreign = quarantine.from_frame(SOURCE, measurements.as_plain_text(raw_frame[foreign]),
                                       "location_id does not match its file",
                                       [c for c in raw_frame.columns if c != "file"])

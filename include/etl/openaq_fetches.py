@@ -29,6 +29,7 @@ import json
 import posixpath
 from typing import TYPE_CHECKING
 
+from include.config import EtlRules
 from include.etl import measurements, quarantine
 from include.etl.rawio import Accounting, FileFailure, RawRoot, ReadResult, UnreadableObject, gunzip, ndjson_data_lines
 
@@ -177,7 +178,8 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
     return _flatten_dicts(good), bad
 
 
-def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None) -> ReadResult:
+def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
+                     rules: EtlRules = EtlRules()) -> ReadResult:
     import numpy as np
     import pandas as pd
 
@@ -234,7 +236,7 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None)
         [c for c in raw_frame.columns if c != "file"])
     if no_parameter.any():
         raw_frame, home, df = raw_frame[~no_parameter], home[~no_parameter], df[~no_parameter]
-    kept, q, ignored = measurements.clean(raw_frame, SOURCE, day, home=home,
+    kept, q, ignored = measurements.clean(raw_frame, SOURCE, day, rules=rules, home=home,
                                           folder_date=pd.to_datetime(df["folder"], errors="coerce"), tolerance_days=1)
     return ReadResult(
         data=kept,

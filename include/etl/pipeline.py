@@ -23,7 +23,7 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.daily import air_quality_daily
-from include.catalog import MEASUREMENTS, PROFILE
+from include.catalog import AIR_QUALITY, MEASUREMENTS, PROFILE, WEATHER, quarantine, run_report
 from include.config import EtlRules
 from include.etl.features import build_features, hourly_city_features
 from include.etl.rawio import RawRoot, ReadResult
@@ -31,20 +31,13 @@ from include.lake import Lake
 
 log = logging.getLogger(__name__)
 
-AIR_QUALITY = "curated/air_quality_daily"
 MEASUREMENT_COLUMNS = ["source", "location_id", "parameter", "unit", "value", "period_hours", "start_local"]
-WEATHER = "curated/weather_daily"
-RUNS = "_runs/etl"
 
 READERS: dict[str, tuple[Callable[[RawRoot, dt.date], list[str]], Callable[..., ReadResult]]] = {
     gsod.SOURCE: (gsod.discover, gsod.read_gsod_day),
     openaq_archive.SOURCE: (openaq_archive.discover, openaq_archive.read_archive_day),
     openaq_fetches.SOURCE: (openaq_fetches.discover, openaq_fetches.read_fetches_day),
 }
-
-
-def quarantine_table(source: str) -> str:
-    return f"quarantine/{source}"
 
 
 def discover(raw: RawRoot, day: dt.date) -> dict[str, list[str]]:
@@ -65,7 +58,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     results: dict[str, ReadResult] = {}
     for source, (_, read) in READERS.items():
         t = time.perf_counter()
-        results[source] = read(raw, day, manifest.get(source, []))
+        results[source] = read(raw, day, manifest.get(source, []), rules=rules)
         log.info("%s %s: %d rows in %.2fs", day, source, len(results[source].data), time.perf_counter() - t)
 
     measurements = pd.concat(
@@ -80,7 +73,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     lake.write_partition(PROFILE, day, hourly_city_features(measurements, aq, day))
     lake.write_partition(WEATHER, day, weather)
     for source, result in results.items():
-        lake.write_partition(quarantine_table(source), day, result.quarantine)
+        lake.write_partition(quarantine(source), day, result.quarantine)
 
     report = {
         "date": day.isoformat(),
@@ -103,7 +96,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     report["failed_objects"] = sum(len(r.failures) for r in results.values())
     if with_features:
         report["features"] = build_features(lake, day, rules=rules)
-    lake.write_json(lake.path(RUNS, f"date={day.isoformat()}.json"), report)
+    lake.write_json(lake.path(run_report(day)), report)
     for r in results.values():
         for f in r.failures:
             log.error("%s: object failed and was skipped: %s", day, f.error)

@@ -15,8 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from include.etl.features import FEATURES
-from include.etl.pipeline import AIR_QUALITY, MEASUREMENTS, READERS, RUNS, quarantine_table
+from include.catalog import AIR_QUALITY, FEATURES, MEASUREMENTS, QUALITY, quality_results, quarantine, run_report
+from include.config import QualityRules
+from include.etl.pipeline import READERS
 from include.lake import Lake
 from include.quality import suites
 
@@ -100,12 +101,12 @@ def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
     report predates the accounting)."""
     import pandas as pd
 
-    path = lake.path(RUNS, f"date={day.isoformat()}.json")
+    path = lake.path(run_report(day))
     report = lake.read_json(path) if lake.exists(path) else {"sources": {}}
     rows = []
     for source in READERS:
         r = report["sources"].get(source, {})
-        q = _load(lake, quarantine_table(source), day)
+        q = _load(lake, quarantine(source), day)
         quarantined = len(q) if q is not None else int(r.get("rows_quarantined", 0))
         kept = int(r.get("rows_kept", 0))
         total = kept + quarantined
@@ -116,7 +117,8 @@ def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
-def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_docs: bool = True) -> GateResult:
+def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_docs: bool = True,
+             rules: QualityRules = QualityRules()) -> GateResult:
     """Validate D's partitions; write results (and Data Docs); raise ``QualityGateFailed`` on a
     critical failure when ``raise_on_failure``."""
     iso = day.isoformat()
@@ -128,15 +130,15 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     checks = [
         ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso)),
         ("air_quality", AIR_QUALITY, _load(lake, AIR_QUALITY, day), lambda: suites.air_quality_suite(iso)),
-        ("quarantine", "quarantine/*", quarantine_shares(lake, day), suites.quarantine_suite),
+        ("quarantine", "quarantine/*", quarantine_shares(lake, day), lambda: suites.quarantine_suite(rules)),
         ("features", FEATURES, features,
-         lambda: suites.features_suite(iso, len(features_prev) if features_prev is not None else None, False)),
+         lambda: suites.features_suite(iso, len(features_prev) if features_prev is not None else None, False, rules)),
     ]
     if features_prev is not None:
         checks.append(("features_previous_day", FEATURES, features_prev,
                        lambda: _renamed(suites.features_suite(prev_day.isoformat(),
                                                               len(before_prev) if before_prev is not None else None,
-                                                              True), "features_previous_day")))
+                                                              True, rules), "features_previous_day")))
 
     findings: list[Finding] = []
     evaluated = 0
@@ -154,8 +156,8 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
         findings += [_finding(name, table, r, len(frame)) for r in result.results if not r.success]
 
     gate = GateResult(iso, findings, evaluated)
-    gate.results_path = lake.url(lake.path("quality", f"date={iso}", "results.json"))
-    lake.write_json(lake.path("quality", f"date={iso}", "results.json"), {
+    gate.results_path = lake.url(lake.path(quality_results(iso)))
+    lake.write_json(lake.path(quality_results(iso)), {
         "date": iso, "success": gate.success, "summary": gate.summary(),
         "findings": [f.__dict__ for f in findings], "validations": results_json,
     })
@@ -254,11 +256,11 @@ def _plain(value):
 
 def _publish_docs(lake: Lake, docs_dir: str) -> str:
     """Replace ``quality/docs`` in the lake with the freshly built site."""
-    target = lake.path("quality", "docs")
+    target = lake.path(QUALITY, "docs")
     try:
         if lake.fs.exists(target):
             lake.fs.rm(target, recursive=True)
         lake.fs.put(docs_dir.rstrip("/") + "/", target, recursive=True)
     finally:
         shutil.rmtree(docs_dir, ignore_errors=True)
-    return lake.url(lake.path("quality", "docs", "index.html"))
+    return lake.url(lake.path(QUALITY, "docs", "index.html"))

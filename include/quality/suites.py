@@ -13,7 +13,7 @@ Suites and what they guard (README "Data quality"):
   the day is D, AQI in 0..500, known category and dominant pollutant, hour counts 0..24, daily
   statistics in range.
 - ``quarantine`` (per-source share of rejected rows, from the quarantine partitions and the run
-  report): above ``AQICAST_MAX_QUARANTINE_SHARE`` is critical; every data line the ETL read is
+  report): above ``QualityRules.max_quarantine_share`` (``AQICAST_MAX_QUARANTINE_SHARE``) is critical; every data line the ETL read is
   accounted for (kept, quarantined, ignored or out of partition: the run report's accounting),
   critical.
 - ``features`` (features/city_daily, D and D-1): required columns, one row per city, the day is D,
@@ -22,9 +22,9 @@ Suites and what they guard (README "Data quality"):
 """
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
+from include.config import QualityRules
 from include.etl.aqi import CATEGORIES
 from include.etl.measurements import PLAUSIBLE_MAX, POLLUTANTS
 from include.etl.units import AQI_UNITS
@@ -32,12 +32,6 @@ from include.etl.units import AQI_UNITS
 if TYPE_CHECKING:  # pragma: no cover
     import great_expectations as gx
 
-MAX_QUARANTINE_SHARE = float(os.getenv("AQICAST_MAX_QUARANTINE_SHARE", 0.10))
-WARN_QUARANTINE_SHARE = float(os.getenv("AQICAST_WARN_QUARANTINE_SHARE", 0.02))
-MAX_ROW_DROP = float(os.getenv("AQICAST_MAX_ROW_DROP", 0.5))       # critical beyond this
-WARN_ROW_CHANGE = float(os.getenv("AQICAST_WARN_ROW_CHANGE", 0.2))  # warning beyond this
-MIN_FRESH_SHARE = float(os.getenv("AQICAST_MIN_FRESH_SHARE", 0.8))
-MIN_WEATHER_SHARE = float(os.getenv("AQICAST_MIN_WEATHER_SHARE", 0.5))
 
 CRITICAL, WARNING = "critical", "warning"
 #: Units a parameter may be reported in (any of them converts to its AQI unit).
@@ -115,14 +109,14 @@ def air_quality_suite(day: str) -> "gx.ExpectationSuite":
     return _suite("air_quality", ex)
 
 
-def quarantine_suite() -> "gx.ExpectationSuite":
+def quarantine_suite(rules: QualityRules = QualityRules()) -> "gx.ExpectationSuite":
     import great_expectations.expectations as gxe
 
     return _suite("quarantine", [
-        gxe.ExpectColumnValuesToBeBetween(column="quarantine_share", min_value=0, max_value=MAX_QUARANTINE_SHARE,
-                                          meta=_meta(CRITICAL, f"more than {MAX_QUARANTINE_SHARE:.0%} of a source's rows rejected")),
-        gxe.ExpectColumnValuesToBeBetween(column="quarantine_share", min_value=0, max_value=WARN_QUARANTINE_SHARE,
-                                          meta=_meta(WARNING, f"more than {WARN_QUARANTINE_SHARE:.0%} of a source's rows rejected")),
+        gxe.ExpectColumnValuesToBeBetween(column="quarantine_share", min_value=0, max_value=rules.max_quarantine_share,
+                                          meta=_meta(CRITICAL, f"more than {rules.max_quarantine_share:.0%} of a source's rows rejected")),
+        gxe.ExpectColumnValuesToBeBetween(column="quarantine_share", min_value=0, max_value=rules.warn_quarantine_share,
+                                          meta=_meta(WARNING, f"more than {rules.warn_quarantine_share:.0%} of a source's rows rejected")),
         gxe.ExpectColumnValuesToBeBetween(column="failed_objects", min_value=0, max_value=0,
                                           meta=_meta(WARNING, "raw objects that could not be read (see the ETL run report)")),
         gxe.ExpectColumnValuesToBeBetween(column="rows_unaccounted", min_value=0, max_value=0,
@@ -131,7 +125,8 @@ def quarantine_suite() -> "gx.ExpectationSuite":
     ])
 
 
-def features_suite(day: str, previous_rows: int | None, target_known: bool) -> "gx.ExpectationSuite":
+def features_suite(day: str, previous_rows: int | None, target_known: bool,
+                   rules: QualityRules = QualityRules()) -> "gx.ExpectationSuite":
     import great_expectations.expectations as gxe
 
     c = _meta
@@ -142,21 +137,21 @@ def features_suite(day: str, previous_rows: int | None, target_known: bool) -> "
         gxe.ExpectColumnValuesToBeUnique(column="city_id", meta=c(CRITICAL, "one row per city")),
         gxe.ExpectColumnValuesToBeBetween(column="aqi", min_value=0, max_value=500, meta=c(CRITICAL, "AQI scale")),
         gxe.ExpectColumnValuesToBeBetween(column="target_aqi", min_value=0, max_value=500, meta=c(CRITICAL, "AQI scale")),
-        gxe.ExpectColumnValuesToNotBeNull(column="aqi", mostly=MIN_FRESH_SHARE,
+        gxe.ExpectColumnValuesToNotBeNull(column="aqi", mostly=rules.min_fresh_share,
                                           meta=c(WARNING, "freshness: cities with an AQI for the day itself")),
-        gxe.ExpectColumnValuesToBeBetween(column="weather_stations", min_value=1, mostly=MIN_WEATHER_SHARE,
+        gxe.ExpectColumnValuesToBeBetween(column="weather_stations", min_value=1, mostly=rules.min_weather_share,
                                           meta=c(WARNING, "weather coverage: cities with a GSOD station nearby")),
     ]
     if target_known:
-        ex.append(gxe.ExpectColumnValuesToNotBeNull(column="target_aqi", mostly=MIN_FRESH_SHARE,
+        ex.append(gxe.ExpectColumnValuesToNotBeNull(column="target_aqi", mostly=rules.min_fresh_share,
                                                     meta=c(CRITICAL, "the next day is known, so the target must be filled")))
     if previous_rows:
-        floor = int(previous_rows * (1 - MAX_ROW_DROP) + 0.999)
+        floor = int(previous_rows * (1 - rules.max_row_drop) + 0.999)
         ex.append(gxe.ExpectTableRowCountToBeBetween(min_value=floor, meta=c(
-            CRITICAL, f"row count dropped more than {MAX_ROW_DROP:.0%} against the previous partition ({previous_rows})")))
+            CRITICAL, f"row count dropped more than {rules.max_row_drop:.0%} against the previous partition ({previous_rows})")))
         ex.append(gxe.ExpectTableRowCountToBeBetween(
-            min_value=int(previous_rows * (1 - WARN_ROW_CHANGE) + 0.999), max_value=int(previous_rows * (1 + WARN_ROW_CHANGE)),
-            meta=c(WARNING, f"row count changed more than {WARN_ROW_CHANGE:.0%} against the previous partition ({previous_rows})")))
+            min_value=int(previous_rows * (1 - rules.warn_row_change) + 0.999), max_value=int(previous_rows * (1 + rules.warn_row_change)),
+            meta=c(WARNING, f"row count changed more than {rules.warn_row_change:.0%} against the previous partition ({previous_rows})")))
     return _suite("features", ex)
 
 
