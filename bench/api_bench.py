@@ -22,11 +22,9 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,40 +32,15 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 OUT = REPO / "bench" / "out"
+sys.path.insert(0, str(REPO / "bench"))
+from _common import build_lake as _build_lake, free_port, percentile, start_server as _start_server  # noqa: E402
+
 TARGET_P99_MS, TARGET_IMPORT_S = 20.0, 0.5
 HANDLER = "include.serving.lambda_handler"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
-
-
 def start_server(lake: str, port: int) -> subprocess.Popen:
-    import httpx
-
-    cmd = [sys.executable, "-c", "import sys; from include.cli import main; sys.exit(main(sys.argv[1:]))",
-           "serve", "--lake", lake, "--host", "127.0.0.1", "--port", str(port)]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode}): {proc.stderr.read()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not answer /health within 30 s")
+    return _start_server(REPO, lake, port, timeout_s=30)
 
 
 def latency(base: str, city: str | None, n: int, warmup: int, max_s: float) -> dict:
@@ -140,11 +113,7 @@ def import_times(lake: str, runs: int) -> dict:
 
 
 def build_lake() -> str:
-    from tests.sample_lakes import build_serving_lake
-
-    root = Path(tempfile.mkdtemp(prefix="aqicast-api-bench-")) / "lake"
-    print(f"building a small lake with forecasts in {root} ...", flush=True)
-    return build_serving_lake(root)
+    return _build_lake("aqicast-api-bench-")
 
 
 def main(argv=None) -> int:

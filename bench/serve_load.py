@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,42 +33,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 OUT = REPO / "bench" / "out"
+sys.path.insert(0, str(REPO / "bench"))
+from _common import build_lake as _build_lake, free_port, percentile, start_server as _start_server  # noqa: E402
+
 LATEST = "serving/latest.json"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[k]
-
-
 def start_server(lake: str, port: int, ttl_s: float, log_path: Path, timeout_s: float = 60) -> subprocess.Popen:
-    """``python -m include.cli serve`` with this repo first on the path; waits for /health."""
-    import httpx
-
-    env = {**os.environ, "PYTHONPATH": str(REPO), "AQICAST_SNAPSHOT_TTL_S": str(ttl_s)}
-    cmd = [sys.executable, "-m", "include.cli", "serve", "--lake", lake, "--host", "127.0.0.1", "--port", str(port)]
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited ({proc.returncode}): {log_path.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"the server did not answer /health within {timeout_s:.0f} s")
+    """The API with the snapshot TTL of the run; waits for /health."""
+    return _start_server(REPO, lake, port, env={"AQICAST_SNAPSHOT_TTL_S": str(ttl_s)}, log_path=log_path,
+                         timeout_s=timeout_s)
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -203,11 +176,7 @@ def summary(r: dict) -> str:
 
 
 def build_lake() -> str:
-    from tests.sample_lakes import build_serving_lake
-
-    root = Path(tempfile.mkdtemp(prefix="aqicast-serve-load-")) / "lake"
-    print(f"building a small lake with forecasts in {root} ...", flush=True)
-    return build_serving_lake(root)
+    return _build_lake("aqicast-serve-load-")
 
 
 def main(argv=None) -> int:

@@ -78,3 +78,25 @@ def sample_raw():
 
     return RawRoot(str(SAMPLE_RAW))
 
+
+
+@pytest.fixture
+def moto_server(monkeypatch):
+    """A moto server on loopback that boto3 (the provider's hooks) and s3fs (the lake) both talk to
+    through AWS_ENDPOINT_URL; its state is reset, and s3fs forgets cached clients, on both ends."""
+    import requests
+    import s3fs
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    requests.post(f"{url}/moto-api/reset", timeout=10)  # moto's state is per process
+    s3fs.S3FileSystem.clear_instance_cache()
+    try:
+        yield url
+    finally:
+        s3fs.S3FileSystem.clear_instance_cache()
+        server.stop()

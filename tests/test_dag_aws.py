@@ -31,19 +31,6 @@ def local_lake(tmp_path_factory):
 
 
 @pytest.fixture
-def moto_server(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    yield url
-    server.stop()
-
-
-@pytest.fixture
 def aws_env(moto_server, monkeypatch, local_lake):
     """Buckets, the lake as the Glue job would have left it, and moto's missing behaviours."""
     import fsspec

@@ -89,22 +89,11 @@ def test_processes_get_distinct_versions(tmp_path):
 
 
 @pytest.fixture
-def s3_lake(monkeypatch):
+def s3_lake(moto_server):
     import boto3
-    import s3fs
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    s3fs.S3FileSystem.clear_instance_cache()
     boto3.client("s3").create_bucket(Bucket="aqicast-lake")
-    try:
-        yield Lake("s3://aqicast-lake/lake")
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
+    yield Lake("s3://aqicast-lake/lake")
 
 
 def test_put_new_on_s3_is_exclusive(s3_lake):

@@ -19,22 +19,9 @@ FAILING = f"curated/weather_daily/date={DAY}/{PART}"  # the 4th of the run's 9 w
 
 
 @pytest.fixture
-def moto(monkeypatch):
-    import s3fs
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-    requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10)  # moto's state is per process
-    s3fs.S3FileSystem.clear_instance_cache()
+def moto(moto_server):
     boto3.client("s3").create_bucket(Bucket="aqicast-lake")
-    try:
-        yield boto3.client("s3")
-    finally:
-        s3fs.S3FileSystem.clear_instance_cache()
-        server.stop()
+    yield boto3.client("s3")
 
 
 class FailingPuts:
