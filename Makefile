@@ -18,6 +18,7 @@ help:
 	@echo "make serve  - the API and web page on http://127.0.0.1:8000 (after make run)"
 	@echo "make airflow - start the Airflow UI (airflow standalone) on this project's DAGs; make airflow-stop stops it"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make fuzz   - the long reliability runs: 5,000 damaged-object cases and 30 SIGKILLs of aqicast etl"
 	@echo "make lock   - re-resolve requirements*.txt from requirements*.in"
 
 venv: $(STAMP)
@@ -59,9 +60,11 @@ test: $(STAMP) $(COMPOSE) browser
 bench: $(STAMP)
 	$(PY) bench/etl_bench.py
 	$(PY) bench/api_bench.py
+	$(PY) bench/serve_load.py --corrupt
 
 fuzz: $(STAMP)
 	AQICAST_FUZZ_CASES=$${AQICAST_FUZZ_CASES:-5000} $(PY) -m pytest -n 2 -q --timeout 7200 tests/test_fuzz_readers.py
+	AQICAST_FAULT_KILLS=$${AQICAST_FAULT_KILLS:-30} $(PY) -m pytest -q --timeout 7200 tests/test_faults_etl.py -k sigkill
 
 serve: $(STAMP)
 	$(VENV)/bin/aqicast serve
