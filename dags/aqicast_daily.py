@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Asset, Param, TaskGroup, TriggerRule, dag, task
-from airflow.sdk import CronDataIntervalTimetable
 
 from include import catalog, config
+from include.orchestration.timetable import DailyPartitionTimetable
 
 SETTINGS = config.load()  # environment only at parse time: never an Airflow Variable here
 BACKEND = SETTINGS.backend
@@ -38,6 +38,14 @@ CURATED = Asset(name="aqicast.curated.air_quality_daily", uri=f"aqicast://lake/{
 FEATURES = Asset(name="aqicast.features.city_daily", uri=f"aqicast://lake/{catalog.FEATURES}")
 MODELS = Asset(name="aqicast.registry.model_versions", uri="aqicast://registry/model_versions")
 FORECASTS = Asset(name="aqicast.forecasts.city_daily", uri=f"aqicast://lake/{catalog.FORECASTS}")
+
+# The steps that read what earlier days wrote wait for the same step of the previous day (Airflow's
+# depends_on_past: the previous run's instance succeeded or was skipped; the first run of a DAG and
+# the first day of a backfill pass). ETL: D's features read curated D-7..D and refill D-1's
+# target; the retrain policy reads the forecasts of D-1..; training reads every earlier feature;
+# forecast publishes the serving snapshot, which must end on the latest day. So a backfill is
+# correct whatever its --max-active-runs.
+READS_PAST = {"depends_on_past": True}
 
 PARTITION = "{{ ti.xcom_pull(task_ids='resolve_partition') }}"
 DEFAULT_ARGS = {
@@ -68,7 +76,7 @@ def local_ingest() -> TaskGroup:
             day, _, _ = tasks.context()
             return ingest.crawl(tasks.backend(), day)
 
-        @task(outlets=[CURATED, FEATURES])
+        @task(outlets=[CURATED, FEATURES], **READS_PAST)
         def etl() -> dict:
             """Readers -> curated daily tables (+ quarantine) -> city features for D (and D-1's target)."""
             from include.app import ingest
@@ -83,7 +91,7 @@ def local_ingest() -> TaskGroup:
 
 def local_train() -> TaskGroup:
     with TaskGroup("train", tooltip="FLAML challenger, judged and registered") as group:
-        @task(outlets=[MODELS], execution_timeout=pendulum.duration(minutes=30))
+        @task(outlets=[MODELS], execution_timeout=pendulum.duration(minutes=30), **READS_PAST)
         def train_flaml() -> dict:
             """FLAML challenger, judged on the recent window, registered Approved or Rejected."""
             from include.app import training
@@ -148,9 +156,10 @@ def aws_ingest() -> TaskGroup:
 
         crawler = upsert_crawler(crawler_config())
         run_crawler = GlueCrawlerRunOperator(task_id="run_crawler", crawler_name=crawler, wait_for_completion=False,
-                                             aws_conn_id=conn)
+                                             aws_conn_id=conn, doc_md="Start the Glue crawler on D's raw objects.")
         wait_crawler = GlueCrawlerSensor(task_id="wait_crawler", crawler_name=crawler, mode="reschedule",
-                                         poke_interval=60, timeout=3600, aws_conn_id=conn)
+                                         poke_interval=60, timeout=3600, aws_conn_id=conn,
+                                         doc_md="Wait (rescheduling) until the crawler has catalogued D's objects.")
         glue_etl = GlueJobOperator(
             task_id="glue_etl", job_name=aws("GLUE_JOB"), script_location=script,
             script_args={"--date": PARTITION, "--lake": aws("S3_LAKE"), "--raw-root": aws("S3_RAW_ROOT"),
@@ -158,10 +167,13 @@ def aws_ingest() -> TaskGroup:
             create_job_kwargs=glue_job_kwargs(script_location=script,
                                               extra_py_files=aws("ARTIFACTS") + "/glue/aqicast.zip"),
             iam_role_name=aws("GLUE_ROLE"), wait_for_completion=False, aws_conn_id=conn,
-            outlets=[CURATED, FEATURES],
+            outlets=[CURATED, FEATURES], **READS_PAST,
+            doc_md="Glue 5.0 job (`include/glue_job.py`): the same `app.ingest.etl` as the local backend, "
+                   "curated tables and features for D (and D-1's target) in the S3 lake.",
         )
         wait_etl = GlueJobSensor(task_id="wait_glue_etl", job_name=aws("GLUE_JOB"), run_id=glue_etl.output,
-                                 mode="reschedule", poke_interval=60, aws_conn_id=conn)
+                                 mode="reschedule", poke_interval=60, aws_conn_id=conn,
+                                 doc_md="Wait (rescheduling) for the Glue ETL job run to finish.")
         run_crawler >> wait_crawler >> glue_etl >> wait_etl
     return group
 
@@ -171,7 +183,7 @@ def aws_train() -> TaskGroup:
 
     conn = aws("AWS_CONN_ID")
     with TaskGroup("train", tooltip="Autopilot AutoML V2, judged and registered in SageMaker Model Registry") as group:
-        @task
+        @task(**READS_PAST)
         def export_training_data() -> dict:
             """Features -> train/validation CSVs in S3 (the evaluation split) -> the AutoML V2 request."""
             from include.app import training
@@ -181,9 +193,11 @@ def aws_train() -> TaskGroup:
             return training.export(tasks.backend(), day, run_id=ti.run_id)
 
         start_automl = SageMakerAutoMLV2Operator(task_id="start_automl", request=export_training_data(),
-                                                 aws_conn_id=conn)
+                                                 aws_conn_id=conn,
+                                                 doc_md="Start the Autopilot AutoML V2 job (ENSEMBLING) on the exported CSVs.")
         wait_automl = SageMakerAutoMLV2Sensor(task_id="wait_automl", job_name=start_automl.output, poke_interval=300,
-                                              timeout=6 * 3600, aws_conn_id=conn)
+                                              timeout=6 * 3600, aws_conn_id=conn,
+                                              doc_md="Wait for the AutoML V2 job; its best candidate goes to the verdict.")
 
         @task(outlets=[MODELS])
         def register_candidate(candidate: dict) -> dict:
@@ -221,12 +235,15 @@ def aws_deploy() -> TaskGroup:
             return the_plan
 
         plan = champion_package()
-        create_model = SageMakerModelOperator(task_id="create_model", config=plan["model"], aws_conn_id=conn)
+        create_model = SageMakerModelOperator(task_id="create_model", config=plan["model"], aws_conn_id=conn,
+                                              doc_md="SageMaker model of the champion's package.")
         create_config = SageMakerEndpointConfigOperator(task_id="create_endpoint_config",
-                                                        config=plan["endpoint_config"], aws_conn_id=conn)
+                                                        config=plan["endpoint_config"], aws_conn_id=conn,
+                                                        doc_md="Serverless endpoint config for that model.")
         # operation="create" updates an existing endpoint in place (the provider switches to update).
         update_endpoint = SageMakerEndpointOperator(task_id="update_endpoint", config=plan["endpoint"],
-                                                    operation="create", wait_for_completion=True, aws_conn_id=conn)
+                                                    operation="create", wait_for_completion=True, aws_conn_id=conn,
+                                                    doc_md="Point the serverless endpoint at the new config (in place).")
 
         @task
         def verify_endpoint(the_plan: dict) -> list[float]:
@@ -261,11 +278,12 @@ GROUPS = {
     dag_id="aqicast_daily",
     description=f"Tomorrow's AQI per city from day D's weather and air-quality data ({BACKEND} backend)",
     # Interval [D 00:00, D+1 00:00) UTC, run after it closes: logical date = the partition D, so a
-    # backfill from D1 to D2 is exactly the partitions D1..D2. Late data: the reprocess_days Param.
-    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    # backfill from D1 to D2 is exactly the partitions D1..D2; a manual run's interval is its logical
+    # date's day too (include/orchestration/timetable.py). Late data: the reprocess_days Param.
+    schedule=DailyPartitionTimetable(),
     start_date=_START,
     catchup=False,
-    max_active_runs=1,  # a day's features read D-7..D+1: backfills run in date order
+    max_active_runs=1,  # scheduled runs one at a time; backfills have their own limit (READS_PAST)
     default_args=DEFAULT_ARGS,
     doc_md=__doc__,
     tags=["aqicast", "air-quality", "forecast", BACKEND],
@@ -296,7 +314,7 @@ def aqicast_daily():
             result = quality.gate(tasks.backend(), day)
         return {"success": result.success, "warnings": [f.line() for f in result.warnings], "docs": result.docs_path}
 
-    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    @task.short_circuit(ignore_downstream_trigger_rules=False, **READS_PAST)
     def retrain_policy() -> bool:
         """Train only when needed: no champion, champion too old, live error degraded, or forced.
         When it says no, the training tasks are skipped (the log says why); deploy and forecast run."""
@@ -306,7 +324,7 @@ def aqicast_daily():
         day, params, _ = tasks.context()
         return training.decide(tasks.backend(), day, params["retrain"]).yes
 
-    @task(outlets=[FORECASTS], trigger_rule=TriggerRule.NONE_FAILED)
+    @task(outlets=[FORECASTS], trigger_rule=TriggerRule.NONE_FAILED, **READS_PAST)
     def forecast() -> list[dict]:
         """Tomorrow's AQI per city -> forecasts/city_daily/date=D and the serving snapshot."""
         from include.app import forecasting

@@ -73,3 +73,50 @@ def test_parsing_stays_cheap(tmp_path):
     assert ours["heavy"] == [], f"heavy modules imported at parse time: {ours['heavy']}"
     # The bound leaves room for the Amazon provider's operator modules (boto3), nothing heavier.
     assert ours["seconds"] < baseline["seconds"] + 4.0, (ours, baseline)
+
+
+def test_every_task_is_documented_and_the_steps_that_read_earlier_days_wait_for_them():
+    """doc_md on every task (TaskFlow takes the docstring); depends_on_past exactly on the steps
+    that read what earlier days wrote, so a backfill is correct at any --max-active-runs."""
+    daily = dagbag().dags["aqicast_daily"]
+    for t in daily.tasks:
+        assert t.doc_md and t.doc_md.strip(), f"{t.task_id} has no doc_md"
+    past = sorted(t.task_id for t in daily.tasks if t.depends_on_past)
+    assert past == ["forecast", "ingest.etl", "retrain_policy", "train.train_flaml"]
+
+
+def test_a_manual_run_has_the_interval_of_its_partition():
+    """The data interval shown beside a manual run's logical date D is [D, D+1): the partition."""
+    import pendulum
+
+    from include.orchestration.timetable import DailyPartitionTimetable
+
+    tt = dagbag().dags["aqicast_daily"].timetable
+    assert isinstance(tt, DailyPartitionTimetable)
+    d = pendulum.datetime(2016, 2, 27, tz="UTC")
+    interval = tt.infer_manual_data_interval(run_after=d)
+    assert (interval.start, interval.end) == (d, d.add(days=1))
+    later = tt.infer_manual_data_interval(run_after=d.add(hours=13, minutes=5))
+    assert (later.start, later.end) == (d, d.add(days=1))
+    # Scheduled runs keep the daily cron intervals: the run for D is for [D, D+1).
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    nxt = tt.next_dagrun_info(last_automated_data_interval=DataInterval(d.subtract(days=1), d),
+                              restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
+    assert (nxt.logical_date, nxt.data_interval.end) == (d, d.add(days=1))
+
+
+def test_the_dag_serializes_with_its_timetable_through_the_plugin():
+    """The scheduler and the API server see the DAG through its serialized form: the custom
+    timetable round-trips (the plugin registers it) and keeps its manual interval."""
+    import pendulum
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    daily = dagbag().dags["aqicast_daily"]
+    data = DagSerialization.to_dict(daily)
+    assert data["dag"]["timetable"]["__type"] == "include.orchestration.timetable.DailyPartitionTimetable"
+    back = DagSerialization.from_dict(data)
+    d = pendulum.datetime(2016, 2, 27, tz="UTC")
+    assert back.timetable.infer_manual_data_interval(run_after=d).start == d
+    assert back.description == daily.description and "local backend" in back.description
+    assert {t.task_id: t.depends_on_past for t in back.tasks}["ingest.etl"] is True
