@@ -2,6 +2,8 @@
 # Local Airflow UI for this project: `airflow standalone` (api-server, scheduler, dag-processor,
 # triggerer) with AIRFLOW_HOME=.airflow, SQLite, this repo's dags/ and plugins/.
 #   scripts/airflow-local.sh start | stop | status
+#   scripts/airflow-local.sh trigger D [CONF_JSON]   a run for partition D through the REST API: its
+#                                                   data interval is [D, D+1) (the CLI's is today's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -57,7 +59,22 @@ case "${1:-start}" in
     echo "Stop:       make airflow-stop"
     ;;
   stop) stop ;;
+  trigger)
+    day="${2:?usage: $0 trigger YYYY-MM-DD [CONF_JSON]}"
+    conf="${3:-}"; [ -n "$conf" ] || conf='{}'
+    PASSFILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
+    BASE="http://localhost:$AIRFLOW__API__PORT"
+    token=$(python3 -c "
+import json, sys, urllib.request
+pw = json.load(open('$PASSFILE'))['admin']
+req = urllib.request.Request('$BASE/auth/token', json.dumps({'username': 'admin', 'password': pw}).encode(),
+                             {'Content-Type': 'application/json'})
+print(json.load(urllib.request.urlopen(req))['access_token'])")
+    curl -fsS -X POST "$BASE/api/v2/dags/aqicast_daily/dagRuns" -H "Authorization: Bearer $token" \
+      -H "Content-Type: application/json" \
+      -d "{\"logical_date\": \"${day}T00:00:00Z\", \"conf\": $conf}"
+    echo ;;
   status)
     if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then echo "running (pid $(cat "$PIDFILE"))"; else echo "stopped"; fi ;;
-  *) echo "usage: $0 start|stop|status"; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|trigger D [CONF]"; exit 2 ;;
 esac
