@@ -10,13 +10,14 @@ COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
 	@echo "make test   - set up the venv and run the test suite"
 	@echo "make serve  - the API and web page on http://127.0.0.1:8000 (after make run)"
 	@echo "make airflow - start the Airflow UI (airflow standalone) on this project's DAGs; make airflow-stop stops it"
+	@echo "make screenshots - pictures of the DAG's graph and a run's grid for the README (docs/img/)"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make fuzz   - the long reliability runs: 5,000 damaged-object cases and 30 SIGKILLs of aqicast etl"
 	@echo "make lock   - re-resolve requirements*.txt from requirements*.in"
@@ -74,6 +75,12 @@ airflow: $(STAMP)
 
 airflow-stop:
 	@bash scripts/airflow-local.sh stop
+
+# The README's pictures of the Airflow UI (docs/img/airflow-*.png): headless Chromium against
+# `make airflow`; creates a small backfill first if the DAG has no successful run.
+screenshots: $(STAMP) browser
+	@bash scripts/airflow-local.sh start
+	$(PY) scripts/screenshots.py
 
 lock:
 	uv pip compile requirements.in -p 3.11 -o requirements.txt

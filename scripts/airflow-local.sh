@@ -14,7 +14,10 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__PARALLELISM=4          # keeps memory near 2 GB instead of ~5.5 GB
 export AIRFLOW__API__PORT="${AIRFLOW_PORT:-8080}"
 export AQICAST_LAKE="${AQICAST_LAKE:-$ROOT/var/lake}"
-export PATH="$ROOT/.venv/bin:$PATH"          # standalone starts its components by running `airflow`
+VENV="${VENV:-$ROOT/.venv}"; case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
+export PATH="$VENV/bin:$PATH"                # standalone starts its components by running `airflow`
+# This checkout's code wins over an installed copy (the DAG, its include/ and the plugins).
+export PYTHONPATH="$ROOT:$ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
 PIDFILE="$AIRFLOW_HOME/standalone.pid"
 LOG="$AIRFLOW_HOME/standalone.log"
 mkdir -p "$AIRFLOW_HOME"
