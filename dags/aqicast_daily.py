@@ -44,8 +44,9 @@ FORECASTS = Asset(name="aqicast.forecasts.city_daily", uri=f"aqicast://lake/{cat
 # the first day of a backfill pass). ETL: D's features read curated D-7..D and refill D-1's
 # target; the retrain policy reads the forecasts of D-1..; training reads every earlier feature;
 # forecast publishes the serving snapshot, which must end on the latest day. So a backfill is
-# correct whatever its --max-active-runs.
-READS_PAST = {"depends_on_past": True}
+# correct whatever its --max-active-runs. ignore_first_depends_on_past: a task new to the graph
+# (or a DB that ran the other backend's graph) does not wait for a run that never had it.
+READS_PAST = {"depends_on_past": True, "ignore_first_depends_on_past": True}
 
 PARTITION = "{{ ti.xcom_pull(task_ids='resolve_partition') }}"
 DEFAULT_ARGS = {

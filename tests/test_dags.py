@@ -83,6 +83,7 @@ def test_every_task_is_documented_and_the_steps_that_read_earlier_days_wait_for_
         assert t.doc_md and t.doc_md.strip(), f"{t.task_id} has no doc_md"
     past = sorted(t.task_id for t in daily.tasks if t.depends_on_past)
     assert past == ["forecast", "ingest.etl", "retrain_policy", "train.train_flaml"]
+    assert all(daily.task_dict[t].ignore_first_depends_on_past for t in past)
 
 
 def test_a_manual_run_has_the_interval_of_its_partition():
