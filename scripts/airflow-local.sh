@@ -13,6 +13,9 @@ export AIRFLOW__CORE__PLUGINS_FOLDER="$ROOT/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__PARALLELISM=4          # keeps memory near 2 GB instead of ~5.5 GB
 export AIRFLOW__API__PORT="${AIRFLOW_PORT:-8080}"
+# The task workers reach the api-server's Execution API here: it must follow the port (its default is
+# localhost:8080, which on another port is some other Airflow, or nothing).
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://localhost:$AIRFLOW__API__PORT/execution/"
 export AQICAST_LAKE="${AQICAST_LAKE:-$ROOT/var/lake}"
 VENV="${VENV:-$ROOT/.venv}"; case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
 export PATH="$VENV/bin:$PATH"                # standalone starts its components by running `airflow`
