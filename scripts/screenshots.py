@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -50,9 +51,16 @@ def make_runs(base: str, tok: str, start: str, end: str, timeout: float) -> str:
     subprocess.run([sys.executable, "-m", "include.cli", "etl", "--start", "2016-02-10", "--end", "2016-02-24",
                     "--jobs", "2"], env=env, cwd=ROOT, check=True)
     call(base, "PATCH", f"/api/v2/dags/{DAG}", tok, {"is_paused": False})
-    call(base, "POST", "/api/v2/backfills", tok, {
-        "dag_id": DAG, "from_date": f"{start}T00:00:00Z", "to_date": f"{end}T00:00:00Z", "max_active_runs": 1,
-        "reprocess_behavior": "completed", "dag_run_conf": {"retrain": "skip"}})
+    body = {"dag_id": DAG, "from_date": f"{start}T00:00:00Z", "to_date": f"{end}T00:00:00Z", "max_active_runs": 1,
+            "reprocess_behavior": "completed", "dag_run_conf": {"retrain": "skip"}}
+    for attempt in range(12):  # 503 while SQLite is locked by the scheduler: try again
+        try:
+            call(base, "POST", "/api/v2/backfills", tok, body)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == 11:
+                raise
+            time.sleep(5)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if run_id := successful_run(base, tok):

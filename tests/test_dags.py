@@ -97,6 +97,7 @@ def test_a_manual_run_has_the_interval_of_its_partition():
     d = pendulum.datetime(2016, 2, 27, tz="UTC")
     interval = tt.infer_manual_data_interval(run_after=d)
     assert (interval.start, interval.end) == (d, d.add(days=1))
+    assert "partition" in tt.description and "partition" in tt.summary
     later = tt.infer_manual_data_interval(run_after=d.add(hours=13, minutes=5))
     assert (later.start, later.end) == (d, d.add(days=1))
     # Scheduled runs keep the daily cron intervals: the run for D is for [D, D+1).

@@ -18,10 +18,9 @@ CRON = "0 0 * * *"
 class DailyPartitionTimetable(CronDataIntervalTimetable):
     """Daily at 00:00 UTC, interval [D, D+1); a manual run's interval is its logical date's day."""
 
-    description = "Daily at 00:00 UTC; a run's data interval is the partition date D: [D, D+1)"
-
     def __init__(self) -> None:
         super().__init__(CRON, timezone="UTC")
+        self.description = "Daily at 00:00 UTC; a run's data interval is its partition D: [D, D+1)"
 
     @property
     def summary(self) -> str:
