@@ -139,3 +139,33 @@ def test_high_quarantine_share_fails(lake):
     assert report["sources"]["openaq-archive"]["rows_kept"] == 456
     assert any(f.suite == "quarantine" and f.severity == "critical" for f in result.critical)
     assert "rows rejected" in result.summary()
+
+
+def test_the_etl_and_the_gate_share_one_range_rule(raw_builder, tmp_path):
+    """Small negatives the ETL keeps as instrument noise pass the gate (they used to fail it: the
+    two rule sets disagreed, and real OpenAQ data has such values every day); a value below the
+    noise floor is quarantined by the ETL and, if it reached curated anyway, fails the gate."""
+    from include.etl.measurements import plausible_range
+    from include.etl.pipeline import run_etl
+
+    rel = "openaq-data-archive/records/csv.gz/locationid=9000001/year=2015/month=01/location-9000001-20150110.csv.gz"
+    lines = raw_builder.read_text(rel).splitlines()
+    no2 = [i for i, line in enumerate(lines) if ",no2," in line]
+    for i, value in zip(no2, ["-5.0", "-7.5", "-60.0"]):  # ug/m3: -2.7 and -4.0 ppb are noise; -31.9 ppb is not
+        lines[i] = lines[i].rsplit(",", 1)[0] + "," + value
+    raw_builder.write(rel, "\n".join(lines) + "\n", gz=True)
+    lake = Lake(str(tmp_path / "lake"))
+    run_etl(DAY, lake, raw_builder.raw)
+
+    kept = lake.read_partition(MEASUREMENTS, DAY)
+    negatives = kept[(kept["parameter"] == "no2") & (kept["value"] < 0)]["value"].round(1).tolist()
+    assert sorted(negatives) == [-4.0, -2.7]
+    quarantined = lake.read_partition("quarantine/openaq-archive", DAY)
+    assert quarantined["reason"].str.contains("negative value below the instrument-noise floor: -60.0").any()
+    low, high = plausible_range("no2")
+    assert (low, high) == (-20.0, 3000.0)
+    assert not [f for f in gate(lake).critical if f.table == MEASUREMENTS]
+
+    edit(lake, MEASUREMENTS, DAY, lambda df: df.assign(value=df["value"].where(df["parameter"] != "no2", low - 1.0)))
+    (finding,) = [f for f in gate(lake).critical if f.table == MEASUREMENTS]
+    assert "no2" in finding.line() and "noise floor -20" in finding.why

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from include.catalog import AIR_QUALITY, FEATURES, MEASUREMENTS, QUALITY, quality_results, quarantine, run_report
-from include.config import QualityRules
+from include.config import EtlRules, QualityRules
 from include.etl.pipeline import READERS
 from include.lake import Lake
 from include.quality import suites
@@ -118,7 +118,7 @@ def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
 
 
 def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_docs: bool = True,
-             rules: QualityRules = QualityRules()) -> GateResult:
+             rules: QualityRules = QualityRules(), etl_rules: EtlRules = EtlRules()) -> GateResult:
     """Validate D's partitions; write results (and Data Docs); raise ``QualityGateFailed`` on a
     critical failure when ``raise_on_failure``."""
     iso = day.isoformat()
@@ -128,7 +128,7 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     before_prev = _load(lake, FEATURES, day - dt.timedelta(days=2))
     measurements = _load(lake, MEASUREMENTS, day)
     checks = [
-        ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso)),
+        ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso, etl_rules)),
         ("air_quality", AIR_QUALITY, _load(lake, AIR_QUALITY, day), lambda: suites.air_quality_suite(iso)),
         ("quarantine", "quarantine/*", quarantine_shares(lake, day), lambda: suites.quarantine_suite(rules)),
         ("features", FEATURES, features,

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from include.config import QualityRules
+from include.config import EtlRules, QualityRules
 from include.etl.aqi import CATEGORIES
-from include.etl.measurements import PLAUSIBLE_MAX, POLLUTANTS
+from include.etl.measurements import PLAUSIBLE_MAX, POLLUTANTS, plausible_range
 from include.etl.units import AQI_UNITS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,7 +52,7 @@ def _meta(severity: str, why: str) -> dict:
     return {"severity": severity, "why": why}
 
 
-def measurements_suite(day: str) -> "gx.ExpectationSuite":
+def measurements_suite(day: str, etl_rules: EtlRules = EtlRules()) -> "gx.ExpectationSuite":
     import great_expectations.expectations as gxe
 
     from great_expectations.expectations.row_conditions import Column
@@ -73,11 +73,12 @@ def measurements_suite(day: str) -> "gx.ExpectationSuite":
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["location_id", "parameter", "start_local", "period_hours"],
                                             meta=c(CRITICAL, "one value per location, parameter and period")),
     ]
-    for p in POLLUTANTS:
+    for p in POLLUTANTS:  # the ETL's own range: the rule that kept the value is the rule checked here
+        low, high = plausible_range(p, etl_rules)
         ex.append(gxe.ExpectColumnValuesToBeBetween(
-            column="value", min_value=-20.0 if p.startswith("pm") else -1.0, max_value=PLAUSIBLE_MAX[p],
-            row_condition=Column("parameter") == p,
-            meta=c(CRITICAL, f"{p} within physical range in {AQI_UNITS[p]}")))
+            column="value", min_value=low, max_value=high, row_condition=Column("parameter") == p,
+            meta=c(CRITICAL, f"{p} within the ETL's range in {AQI_UNITS[p]} (noise floor {low:g} .. "
+                             f"physical plausibility {high:g})")))
     return _suite("measurements", ex)
 
 
