@@ -48,7 +48,7 @@ def test_a_clean_day_passes_and_writes_results_and_docs(lake):
     saved = json.loads((lake_path := lake.path("quality", f"date={DAY}", "results.json")) and
                        open(lake_path).read())
     assert saved["success"] is True
-    assert set(saved["validations"]) == {"measurements", "air_quality", "quarantine", "features",
+    assert set(saved["validations"]) == {"measurements", "air_quality", "quarantine", "cities", "features",
                                          "features_previous_day"}
     assert open(lake.path("quality", "docs", "index.html")).read().lower().count("<html") >= 1
 
@@ -169,3 +169,23 @@ def test_the_etl_and_the_gate_share_one_range_rule(raw_builder, tmp_path):
     edit(lake, MEASUREMENTS, DAY, lambda df: df.assign(value=df["value"].where(df["parameter"] != "no2", low - 1.0)))
     (finding,) = [f for f in gate(lake).critical if f.table == MEASUREMENTS]
     assert "no2" in finding.line() and "noise floor -20" in finding.why
+
+
+def test_the_run_report_counts_the_city_rule_and_the_gate_warns_on_a_jump(lake):
+    from include.etl.cities import coverage
+
+    report = lake.read_json(lake.path("_runs/etl", f"date={DAY}.json"))
+    cities = report["cities"]
+    assert cities["locations"] == len(lake.read_partition(AIR_QUALITY, DAY)) == cities["with_city"] == 4
+    assert cities["share_without_city"] == 0.0
+    assert gate(lake).success and not [f for f in gate(lake).warnings if f.suite == "cities"]
+
+    # Two monitors lose their city: one has no coordinates (and its name matches nothing), one is at sea.
+    aq = lake.read_partition(AIR_QUALITY, DAY)
+    aq.loc[0, ["lat", "lon"]] = None
+    aq.loc[0:1, ["city_id", "city"]] = None
+    counted = coverage(aq)
+    assert counted["without_city"] == {"no_coordinates_no_name_match": 1, "outside_every_catchment": 1}
+    lake.write_json(lake.path("_runs/etl", f"date={DAY}.json"), {**report, "cities": counted})
+    (warning,) = [f for f in gate(lake).warnings if f.suite == "cities"]
+    assert warning.severity == "warning" and "without a city rose" in warning.why

@@ -95,6 +95,23 @@ def _load(lake: Lake, table: str, day: dt.date):
     return lake.read_partition(table, day) if lake.has_partition(table, day) else None
 
 
+def city_shares(lake: Lake, day: dt.date) -> "pd.DataFrame | None":
+    """D's share of locations without a city and its change against D-1, from the run reports
+    (None when D's report predates the count; the change is 0 without a D-1 report)."""
+    import pandas as pd
+
+    def share(d: dt.date):
+        path = lake.path(run_report(d))
+        report = lake.read_json(path) if lake.exists(path) else {}
+        return (report.get("cities") or {}).get("share_without_city")
+
+    today, before = share(day), share(day - dt.timedelta(days=1))
+    if today is None:
+        return None
+    return pd.DataFrame([{"share_without_city": today, "previous_share_without_city": before,
+                          "share_without_city_change": today - before if before is not None else 0.0}])
+
+
 def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
     """Per source: rows kept and quarantined for D (from the ETL run report) and the share, and
     the data lines the run report could not account for (``rows_unaccounted``; missing when the
@@ -131,6 +148,8 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
         ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso, etl_rules)),
         ("air_quality", AIR_QUALITY, _load(lake, AIR_QUALITY, day), lambda: suites.air_quality_suite(iso)),
         ("quarantine", "quarantine/*", quarantine_shares(lake, day), lambda: suites.quarantine_suite(rules)),
+        *([("cities", "_runs/etl", cities, lambda: suites.cities_suite(rules))]
+          if (cities := city_shares(lake, day)) is not None else []),
         ("features", FEATURES, features,
          lambda: suites.features_suite(iso, len(features_prev) if features_prev is not None else None, False, rules)),
     ]

@@ -126,6 +126,19 @@ def quarantine_suite(rules: QualityRules = QualityRules()) -> "gx.ExpectationSui
     ])
 
 
+def cities_suite(rules: QualityRules = QualityRules()) -> "gx.ExpectationSuite":
+    """The city rule at world scale, from the run reports of D and D-1."""
+    import great_expectations.expectations as gxe
+
+    return _suite("cities", [
+        gxe.ExpectColumnValuesToBeBetween(
+            column="share_without_city_change", max_value=rules.warn_city_share_jump,
+            meta=_meta(WARNING, f"the share of locations without a city rose by more than "
+                                f"{rules.warn_city_share_jump:.0%} against the previous day (see the run report's "
+                                f"cities: no coordinates and no name match, or outside every catchment)")),
+    ])
+
+
 def features_suite(day: str, previous_rows: int | None, target_known: bool,
                    rules: QualityRules = QualityRules()) -> "gx.ExpectationSuite":
     import great_expectations.expectations as gxe
