@@ -118,7 +118,7 @@ def mismatch_classes(df: pd.DataFrame, ours: pd.DataFrame) -> dict[str, int]:
         "both missing": pub.isna() & aqi.isna(),
         "published, ours missing: fewer than 3 pollutants": pub.notna() & aqi.isna() & (n_sub < 3),
         "published, ours missing: no PM2.5/PM10": pub.notna() & aqi.isna() & (n_sub >= 3) & ~has_pm,
-        "ours, not published (CPCB's stricter completeness)": pub.isna() & aqi.notna(),
+        "ours, not published": pub.isna() & aqi.notna(),
         "exact": aqi == pub,
         "within 5": close & (aqi != pub),
         "off > 5, ours led by CO/O3 (daily mean for an 8-h max)": ~close & aqi.notna() & pub.notna() & co_o3,

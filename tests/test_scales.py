@@ -198,3 +198,18 @@ def test_cpcb_best_rule_and_rates(cpcb_report):
     assert c["off > 5, ours led by CO/O3 (daily mean for an 8-h max)"] == pytest.approx(3164, abs=30)
     assert c["published, ours missing: fewer than 3 pollutants"] + c[
         "published, ours missing: no PM2.5/PM10"] == pytest.approx(94, abs=5)
+
+
+def test_national_columns_stay_out_of_the_features():
+    """The curated table carries aqi_cn*/aqi_in*; city_daily (the features) must not pass them on,
+    so the model's feature set is unchanged."""
+    from include.etl.daily import COLUMNS, NATIONAL_COLUMNS
+    from include.etl.features import CITY_KEYS, STATS, SUBINDICES, city_daily
+
+    assert set(NATIONAL_COLUMNS) <= set(COLUMNS)
+    row = {c: 1.0 for c in STATS + SUBINDICES} | {k: "x" for k in CITY_KEYS} | {
+        "city_id": 1, "date": "2024-01-01", "location_id": 7, "aqi": 60.0, "dominant_pollutant": "pm25",
+        "aqi_cn": 70.0, "aqi_cn_dominant": "pm25", "aqi_cn_category": "Good",
+        "aqi_in": 80.0, "aqi_in_dominant": "pm25", "aqi_in_category": "Satisfactory"}
+    out = city_daily(pd.DataFrame([row]))
+    assert not set(out.columns) & set(NATIONAL_COLUMNS)
