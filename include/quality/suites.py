@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 CRITICAL, WARNING = "critical", "warning"
+#: The derived column holding "<parameter> <unit>" of each measurement (see ``gate.pair_key``).
+PAIR_KEY = "parameter_unit"
 #: Units a parameter may be reported in (any of them converts to its AQI unit).
 UNITS = {"pm25": ["µg/m³", "mg/m³"], "pm10": ["µg/m³", "mg/m³"], "o3": ["µg/m³", "mg/m³", "ppm", "ppb"],
          "co": ["µg/m³", "mg/m³", "ppm", "ppb"], "so2": ["µg/m³", "mg/m³", "ppm", "ppb"],
@@ -63,9 +65,10 @@ def measurements_suite(day: str, etl_rules: EtlRules = EtlRules()) -> "gx.Expect
     ex += [
         gxe.ExpectColumnValuesToBeInSet(column="parameter", value_set=list(POLLUTANTS),
                                         meta=c(CRITICAL, "only AQI pollutants reach curated")),
-        gxe.ExpectColumnPairValuesToBeInSet(column_A="parameter", column_B="unit",
-                                            value_pairs_set=[(p, u) for p, us in UNITS.items() for u in us],
-                                            meta=c(CRITICAL, "a unit the conversion knows for that parameter")),
+        # One "parameter unit" key per row (gate.pair_key), checked with a vectorised isin: GX's
+        # column-pair expectation iterates the rows in Python (575 s of 620 on a global day).
+        gxe.ExpectColumnValuesToBeInSet(column=PAIR_KEY, value_set=[f"{p} {u}" for p, us in UNITS.items() for u in us],
+                                        meta=c(CRITICAL, "a unit the conversion knows for that parameter")),
         gxe.ExpectColumnValuesToNotBeNull(column="value", meta=c(CRITICAL, "values are numbers")),
         gxe.ExpectColumnValuesToBeBetween(column="start_local", min_value=f"{day} 00:00:00",
                                           max_value=f"{day} 23:59:59",
