@@ -61,6 +61,8 @@ class QualityRules:
     warn_row_change: float = _env("WARN_ROW_CHANGE", default=0.2)    # warning beyond this
     min_fresh_share: float = _env("MIN_FRESH_SHARE", default=0.8)
     min_weather_share: float = _env("MIN_WEATHER_SHARE", default=0.5)
+    #: Warn when the share of locations without a city rises by more than this against D-1.
+    warn_city_share_jump: float = _env("WARN_CITY_SHARE_JUMP", default=0.05)
 
 
 @dataclass(frozen=True)

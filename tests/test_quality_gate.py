@@ -48,7 +48,7 @@ def test_a_clean_day_passes_and_writes_results_and_docs(lake):
     saved = json.loads((lake_path := lake.path("quality", f"date={DAY}", "results.json")) and
                        open(lake_path).read())
     assert saved["success"] is True
-    assert set(saved["validations"]) == {"measurements", "air_quality", "quarantine", "features",
+    assert set(saved["validations"]) == {"measurements", "air_quality", "quarantine", "cities", "features",
                                          "features_previous_day"}
     assert open(lake.path("quality", "docs", "index.html")).read().lower().count("<html") >= 1
 
@@ -73,8 +73,8 @@ def test_duplicated_key_fails(lake):
 def test_wrong_unit_fails(lake):
     edit(lake, MEASUREMENTS, DAY, lambda df: df.assign(unit=df["unit"].where(df["parameter"] != "pm25", "ppm")))
     result = gate(lake)
-    (finding,) = [f for f in result.critical if f.expectation == "expect_column_pair_values_to_be_in_set"]
-    assert finding.column == "parameter,unit" and ["pm25", "ppm"] in finding.examples
+    (finding,) = [f for f in result.critical if f.column == "parameter_unit"]
+    assert finding.expectation == "expect_column_values_to_be_in_set" and "pm25 ppm" in finding.examples
 
 
 def test_value_out_of_range_for_its_pollutant_fails(lake):
@@ -139,3 +139,53 @@ def test_high_quarantine_share_fails(lake):
     assert report["sources"]["openaq-archive"]["rows_kept"] == 456
     assert any(f.suite == "quarantine" and f.severity == "critical" for f in result.critical)
     assert "rows rejected" in result.summary()
+
+
+def test_the_etl_and_the_gate_share_one_range_rule(raw_builder, tmp_path):
+    """Small negatives the ETL keeps as instrument noise pass the gate (they used to fail it: the
+    two rule sets disagreed, and real OpenAQ data has such values every day); a value below the
+    noise floor is quarantined by the ETL and, if it reached curated anyway, fails the gate."""
+    from include.etl.measurements import plausible_range
+    from include.etl.pipeline import run_etl
+
+    rel = "openaq-data-archive/records/csv.gz/locationid=9000001/year=2015/month=01/location-9000001-20150110.csv.gz"
+    lines = raw_builder.read_text(rel).splitlines()
+    no2 = [i for i, line in enumerate(lines) if ",no2," in line]
+    for i, value in zip(no2, ["-5.0", "-7.5", "-60.0"]):  # ug/m3: -2.7 and -4.0 ppb are noise; -31.9 ppb is not
+        lines[i] = lines[i].rsplit(",", 1)[0] + "," + value
+    raw_builder.write(rel, "\n".join(lines) + "\n", gz=True)
+    lake = Lake(str(tmp_path / "lake"))
+    run_etl(DAY, lake, raw_builder.raw)
+
+    kept = lake.read_partition(MEASUREMENTS, DAY)
+    negatives = kept[(kept["parameter"] == "no2") & (kept["value"] < 0)]["value"].round(1).tolist()
+    assert sorted(negatives) == [-4.0, -2.7]
+    quarantined = lake.read_partition("quarantine/openaq-archive", DAY)
+    assert quarantined["reason"].str.contains("negative value below the instrument-noise floor: -60.0").any()
+    low, high = plausible_range("no2")
+    assert (low, high) == (-20.0, 3000.0)
+    assert not [f for f in gate(lake).critical if f.table == MEASUREMENTS]
+
+    edit(lake, MEASUREMENTS, DAY, lambda df: df.assign(value=df["value"].where(df["parameter"] != "no2", low - 1.0)))
+    (finding,) = [f for f in gate(lake).critical if f.table == MEASUREMENTS]
+    assert "no2" in finding.line() and "noise floor -20" in finding.why
+
+
+def test_the_run_report_counts_the_city_rule_and_the_gate_warns_on_a_jump(lake):
+    from include.etl.cities import coverage
+
+    report = lake.read_json(lake.path("_runs/etl", f"date={DAY}.json"))
+    cities = report["cities"]
+    assert cities["locations"] == len(lake.read_partition(AIR_QUALITY, DAY)) == cities["with_city"] == 4
+    assert cities["share_without_city"] == 0.0
+    assert gate(lake).success and not [f for f in gate(lake).warnings if f.suite == "cities"]
+
+    # Two monitors lose their city: one has no coordinates (and its name matches nothing), one is at sea.
+    aq = lake.read_partition(AIR_QUALITY, DAY)
+    aq.loc[0, ["lat", "lon"]] = None
+    aq.loc[0:1, ["city_id", "city"]] = None
+    counted = coverage(aq)
+    assert counted["without_city"] == {"no_coordinates_no_name_match": 1, "outside_every_catchment": 1}
+    lake.write_json(lake.path("_runs/etl", f"date={DAY}.json"), {**report, "cities": counted})
+    (warning,) = [f for f in gate(lake).warnings if f.suite == "cities"]
+    assert warning.severity == "warning" and "without a city rose" in warning.why

@@ -14,4 +14,4 @@ def gate(backend: "Backend", day: dt.date, *, raise_on_failure: bool = True, dat
     from include.quality.gate import run_gate
 
     return run_gate(backend.lake, day, raise_on_failure=raise_on_failure, data_docs=data_docs,
-                    rules=backend.settings.quality)
+                    rules=backend.settings.quality, etl_rules=backend.settings.etl)

@@ -162,3 +162,21 @@ def _first_by_name() -> dict:
         first_by_key.setdefault((key, cc), row)
         first_by_key.setdefault((key, ""), row)
     return first_by_key
+
+
+def coverage(aq: "pd.DataFrame") -> dict:
+    """How many of a day's locations got a city, and why the rest did not (the run report's
+    ``cities``): without coordinates, the name matched no gazetteer city; with coordinates, the
+    point lies outside every city's catchment."""
+    n = len(aq)
+    if not n:
+        return {"locations": 0, "with_city": 0, "without_city": {"no_coordinates_no_name_match": 0,
+                                                                 "outside_every_catchment": 0},
+                "share_without_city": 0.0}
+    has_city = aq["city_id"].notna().to_numpy()
+    has_xy = (aq["lat"].notna() & aq["lon"].notna()).to_numpy()
+    no_name = int((~has_city & ~has_xy).sum())
+    outside = int((~has_city & has_xy).sum())
+    return {"locations": n, "with_city": int(has_city.sum()),
+            "without_city": {"no_coordinates_no_name_match": no_name, "outside_every_catchment": outside},
+            "share_without_city": round((no_name + outside) / n, 6)}

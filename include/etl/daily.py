@@ -19,6 +19,13 @@ the next day. A partition of day D only sees D, so it uses the 17 windows starti
 (all inside D). This keeps a day's partition independent of D+1 (no late rewrites); on the
 Beijing sample the daily max moves by less than the EPA truncation step on most days.
 
+Other national scales (``NATIONAL_COLUMNS``, from the same statistics, see ``include.etl.scales``):
+``aqi_cn`` / ``aqi_cn_dominant`` / ``aqi_cn_category`` (China HJ 633-2012: 24-h means of PM, SO2,
+NO2, CO with 20 of 24 hours, O3 max 1-h and max 8-h; the dominant is HJ 633's primary pollutant,
+None when the AQI is <= 50, ties comma-joined) and ``aqi_in`` / ``aqi_in_dominant`` /
+``aqi_in_category`` (India NAQI: 24-h means of PM, NO2, SO2; max 8-h of CO, O3; at least 3
+pollutants, one of them PM). They are curated columns only: features do not read them.
+
 Values reported as 24-hour means (e.g. CPCB city means in the realtime fetches) fill
 ``<p>_mean`` with 24 hours; they give a PM sub-index but no gas sub-index (EPA's gas statistics
 are 1-h/8-h maxima, which a 24-h mean cannot stand in for).
@@ -33,6 +40,7 @@ from typing import TYPE_CHECKING
 from include.config import EtlRules
 from include.etl import aqi as epa
 from include.etl.cities import CITY_COLUMNS, assign_cities
+from include.etl.scales import scale
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -43,6 +51,9 @@ STAT_COLUMNS = ["pm25_mean", "pm10_mean", "o3_mean", "co_mean", "so2_mean", "no2
 HOUR_COLUMNS = [f"{p}_hours" for p in POLLUTANTS]
 AQI_COLUMNS = [f"aqi_{p}" for p in POLLUTANTS]
 LOCATION_COLUMNS = ["location_id", "location", "source", "lat", "lon", "country"]
+#: Other national scales, each adding ``aqi_<code>``, ``aqi_<code>_dominant``, ``aqi_<code>_category``.
+NATIONAL_SCALES = ("cn", "in")
+NATIONAL_COLUMNS = [f"aqi_{c}{s}" for c in NATIONAL_SCALES for s in ("", "_dominant", "_category")]
 
 
 def hourly_matrix(m: "pd.DataFrame"):
@@ -142,6 +153,11 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, rules: EtlRules = EtlR
     out["aqi_capped"] = c1 | c2 | c3 | c4 | c5 | c6
     out["aqi_category"] = epa.category(out["aqi"].to_numpy())
     out["pm25_table"] = pm25_table
+    for code in NATIONAL_SCALES:  # China HJ 633 and India NAQI beside the US AQI (include/etl/scales)
+        nat = scale(code).from_daily(out)
+        out[f"aqi_{code}"] = nat["index"]
+        out[f"aqi_{code}_dominant"] = nat["dominant"]
+        out[f"aqi_{code}_category"] = nat["category"]
 
     first_rows = ~m["location_id"].duplicated().to_numpy()
     meta = m.loc[first_rows, LOCATION_COLUMNS + ["city_hint"]].set_index("location_id")
@@ -152,7 +168,7 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, rules: EtlRules = EtlR
 
 
 COLUMNS = (["date"] + LOCATION_COLUMNS + CITY_COLUMNS + STAT_COLUMNS + HOUR_COLUMNS + AQI_COLUMNS
-           + ["aqi", "dominant_pollutant", "aqi_category", "aqi_capped", "pm25_table"])
+           + ["aqi", "dominant_pollutant", "aqi_category", "aqi_capped", "pm25_table"] + NATIONAL_COLUMNS)
 
 
 def empty_frame() -> "pd.DataFrame":

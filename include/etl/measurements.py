@@ -180,12 +180,21 @@ def clean(
     return out.reset_index(drop=True), q, {str(k): int(v) for k, v in ignored.items()}
 
 
+#: The noise floor is stated in ug/m3; gases are in ppm/ppb, so it is scaled per AQI unit.
+FLOOR_SCALE = {"pm25": 1.0, "pm10": 1.0, "o3": 0.001, "co": 0.01, "so2": 1.0, "no2": 1.0}
+
+
+def plausible_range(parameter: str, rules: EtlRules = EtlRules()) -> tuple[float, float]:
+    """The one definition of a kept value's range in the parameter's AQI unit: from the
+    instrument-noise floor to physical plausibility. Cleaning quarantines what is outside it and
+    the quality gate expects every curated value inside it (``quality/suites.py``)."""
+    return rules.negative_noise_floor * FLOOR_SCALE[parameter], PLAUSIBLE_MAX[parameter]
+
+
 def _floor_scale(parameter: "pd.Series"):
-    """The noise floor is stated in ug/m3; gases are in ppm/ppb, so scale it per AQI unit."""
     import numpy as np
 
-    scale = {"pm25": 1.0, "pm10": 1.0, "o3": 0.001, "co": 0.01, "so2": 1.0, "no2": 1.0}
-    factor = _lookup(parameter, scale)
+    factor = _lookup(parameter, FLOOR_SCALE)
     return np.where(np.isnan(factor), 1.0, factor)
 
 

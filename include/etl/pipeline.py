@@ -22,6 +22,7 @@ import time
 from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
+from include.etl.cities import coverage
 from include.etl.daily import air_quality_daily
 from include.catalog import AIR_QUALITY, MEASUREMENTS, PROFILE, WEATHER, quarantine, run_report
 from include.config import EtlRules
@@ -79,6 +80,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
         "date": day.isoformat(),
         "seconds": round(time.perf_counter() - t0, 3),
         "outputs": {"air_quality_daily": len(aq), "weather_daily": len(weather)},
+        "cities": coverage(aq),
         "sources": {
             source: {
                 "objects_read": r.files,

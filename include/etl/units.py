@@ -66,6 +66,20 @@ def _factor(parameter: str, unit: str) -> float | None:
     return to_ppb / 1000.0 if target == "ppm" else to_ppb
 
 
+def from_aqi_units(parameter: str, value, unit: str) -> np.ndarray:
+    """The inverse of `to_aqi_units` for one parameter: values in its AQI unit -> `unit`.
+
+    For the national scales written in mass concentrations (China HJ 633, India NAQI: µg/m³, CO in
+    mg/m³). Gases use the same 25 °C / 1 atm molar volume as `to_aqi_units`, which is also China's
+    reference state since the GB 3095-2012 amendment of 2018 (298.15 K, 1013.25 hPa).
+    """
+    canonical = _canonical_unit(unit)
+    factor = _factor(parameter, canonical) if parameter in AQI_UNITS and canonical else None
+    if factor is None:
+        raise ValueError(f"cannot express {parameter!r} in {unit!r}")
+    return np.asarray(value, dtype=float) / factor
+
+
 def to_aqi_units(parameter, value, unit) -> np.ndarray:
     """Convert each value to its parameter's AQI unit (see `AQI_UNITS`).
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from include.catalog import AIR_QUALITY, FEATURES, MEASUREMENTS, QUALITY, quality_results, quarantine, run_report
-from include.config import QualityRules
+from include.config import EtlRules, QualityRules
 from include.etl.pipeline import READERS
 from include.lake import Lake
 from include.quality import suites
@@ -95,6 +95,41 @@ def _load(lake: Lake, table: str, day: dt.date):
     return lake.read_partition(table, day) if lake.has_partition(table, day) else None
 
 
+def pair_key(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
+    """The measurements as GX checks them fast: ``parameter_unit`` = "<parameter> <unit>" (built
+    once per distinct pair) and ``start_local`` in nanoseconds."""
+    if measurements is None or not {"parameter", "unit"} <= set(measurements.columns):
+        return measurements
+    import pandas as pd
+
+    pairs = pd.MultiIndex.from_arrays([measurements["parameter"].astype("string"), measurements["unit"].astype("string")])
+    codes, uniques = pd.factorize(pairs)
+    labels = pd.Categorical.from_codes(codes, [f"{p} {u}" for p, u in uniques]) if len(uniques) else []
+    out = measurements.assign(**{suites.PAIR_KEY: labels})
+    if "start_local" in out and str(out["start_local"].dtype).startswith("datetime64["):
+        # GX compares datetime64[ns] columns vectorised and every other resolution row by row in
+        # Python; pandas 3 reads Parquet timestamps as datetime64[us].
+        out["start_local"] = out["start_local"].astype("datetime64[ns]")
+    return out
+
+
+def city_shares(lake: Lake, day: dt.date) -> "pd.DataFrame | None":
+    """D's share of locations without a city and its change against D-1, from the run reports
+    (None when D's report predates the count; the change is 0 without a D-1 report)."""
+    import pandas as pd
+
+    def share(d: dt.date):
+        path = lake.path(run_report(d))
+        report = lake.read_json(path) if lake.exists(path) else {}
+        return (report.get("cities") or {}).get("share_without_city")
+
+    today, before = share(day), share(day - dt.timedelta(days=1))
+    if today is None:
+        return None
+    return pd.DataFrame([{"share_without_city": today, "previous_share_without_city": before,
+                          "share_without_city_change": today - before if before is not None else 0.0}])
+
+
 def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
     """Per source: rows kept and quarantined for D (from the ETL run report) and the share, and
     the data lines the run report could not account for (``rows_unaccounted``; missing when the
@@ -118,7 +153,7 @@ def quarantine_shares(lake: Lake, day: dt.date) -> "pd.DataFrame":
 
 
 def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_docs: bool = True,
-             rules: QualityRules = QualityRules()) -> GateResult:
+             rules: QualityRules = QualityRules(), etl_rules: EtlRules = EtlRules()) -> GateResult:
     """Validate D's partitions; write results (and Data Docs); raise ``QualityGateFailed`` on a
     critical failure when ``raise_on_failure``."""
     iso = day.isoformat()
@@ -126,11 +161,13 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     features = _load(lake, FEATURES, day)
     features_prev = _load(lake, FEATURES, prev_day)
     before_prev = _load(lake, FEATURES, day - dt.timedelta(days=2))
-    measurements = _load(lake, MEASUREMENTS, day)
+    measurements = pair_key(_load(lake, MEASUREMENTS, day))
     checks = [
-        ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso)),
+        ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso, etl_rules)),
         ("air_quality", AIR_QUALITY, _load(lake, AIR_QUALITY, day), lambda: suites.air_quality_suite(iso)),
         ("quarantine", "quarantine/*", quarantine_shares(lake, day), lambda: suites.quarantine_suite(rules)),
+        *([("cities", "_runs/etl", cities, lambda: suites.cities_suite(rules))]
+          if (cities := city_shares(lake, day)) is not None else []),
         ("features", FEATURES, features,
          lambda: suites.features_suite(iso, len(features_prev) if features_prev is not None else None, False, rules)),
     ]
