@@ -13,6 +13,8 @@ import pytest
 # Airflow and AWS settings for the whole test session: a throw-away AIRFLOW_HOME (SQLite), no
 # example DAGs, and fake credentials so boto3 under moto never looks for real ones.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aqicast-airflow-"))
+if os.getenv("PYTEST_XDIST_WORKER"):  # one SQLite metadata DB per xdist worker: runs never meet across workers
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"aqicast-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 _REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_REPO / "dags"))
@@ -100,3 +102,4 @@ def moto_server(monkeypatch):
     finally:
         s3fs.S3FileSystem.clear_instance_cache()
         server.stop()
+

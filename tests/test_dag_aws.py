@@ -90,11 +90,11 @@ def queue_endpoint_answers(url: str, bodies: list[str]) -> None:
 
 
 def run_dag(conf: dict):
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.sample_lakes import daily_dag_for_test
     from tests.test_dags import migrate
 
     migrate()
-    dag = DagBag(dag_folder="dags").get_dag("aqicast_daily")
+    dag = daily_dag_for_test()
     import pendulum
 
     return dag.test(logical_date=pendulum.datetime(DAY.year, DAY.month, DAY.day, tz="UTC"), run_conf=conf)

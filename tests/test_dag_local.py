@@ -43,11 +43,11 @@ def run(day: dt.date, conf: dict):
     """A DAG run for partition ``day``. Each call gets its own logical date (a minute apart) and
     names the partition with the ``date`` Param, as a manual re-run would: re-using one logical date
     in a test DB makes Airflow delete and re-create the run, which SQLite's foreign keys dislike."""
-    from airflow.dag_processing.dagbag import DagBag
+    from tests.sample_lakes import daily_dag_for_test
     from tests.test_dags import migrate
 
     migrate()
-    dag = DagBag(dag_folder="dags").get_dag("aqicast_daily")
+    dag = daily_dag_for_test()
     logical = pendulum.datetime(day.year, day.month, day.day, tz="UTC").add(minutes=next(_RUNS))
     return dag.test(logical_date=logical, run_conf={**conf, "date": day.isoformat()})
 
