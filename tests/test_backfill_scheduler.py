@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 HISTORY = (dt.date(2015, 1, 11), dt.date(2015, 1, 25))
-DAYS = [dt.date(2015, 1, 26), dt.date(2015, 1, 27), dt.date(2015, 1, 28)]
+DAYS = [dt.date(2015, 1, 27), dt.date(2015, 1, 28)]
 NO_DATA = dt.date(2016, 6, 1)  # after the in-repo sample: no raw object for that day
 CONF = '{"retrain": "skip"}'
 
@@ -196,7 +196,7 @@ def test_a_backfill_under_the_scheduler_runs_in_date_order_and_equals_a_sequenti
     bid = stack.backfill(DAYS[0], DAYS[-1], timeout=480)
     runs = stack.runs(bid)
     assert [r[1][:10] for r in runs] == [d.isoformat() for d in DAYS]
-    assert [r[2] for r in runs] == ["success"] * 3, (runs, stack.logs())
+    assert [r[2] for r in runs] == ["success"] * len(DAYS), (runs, stack.logs())
     for run_id, _, _ in runs:
         states = stack.task_states(run_id)
         assert "failed" not in states.values(), states

@@ -4,7 +4,7 @@ subprocesses:
 * SIGKILL at random moments of the write phase (seeded): afterwards every partition and run
   report is either the old one or the new one, every Parquet file and JSON document reads, and a
   rerun gives exactly a clean run's partitions (and removes the killed run's temp files).
-  The normal suite kills ``AQICAST_FAULT_KILLS`` runs (default 8); for many seeds run e.g.
+  The normal suite kills ``AQICAST_FAULT_KILLS`` runs (default 3); for many seeds run e.g.
   ``AQICAST_FAULT_KILLS=100 pytest tests/test_faults_etl.py -k sigkill -s``.
 * Two ETL runs of the same date at once on the same lake: both exit 0, the result equals one run.
 * An unusable lake root (a file where the folder should be, a parent that is a file, a root that
@@ -36,7 +36,7 @@ TABLES = ["curated/air_quality_daily", "curated/measurements_hourly", "curated/c
           "curated/weather_daily", "quarantine/noaa-gsod", "quarantine/openaq-archive",
           "quarantine/openaq-fetches", "features/city_daily"]
 RUN_REPORT = f"_runs/etl/date={DAY}.json"
-KILLS = int(os.getenv("AQICAST_FAULT_KILLS", "8"))
+KILLS = int(os.getenv("AQICAST_FAULT_KILLS", "3"))
 RERUNS = int(os.getenv("AQICAST_FAULT_RERUNS", "1"))
 WRITE_WINDOW_S = 0.6  # the write phase of this day takes ~0.3 s on 2 cores: kills land in it or just after
 

@@ -13,7 +13,7 @@ that is not gzip. Every case asserts:
   still reads to exactly what it holds (CRLF and a BOM must read as if absent);
 * the accounting balances per object and per source (no unaccounted line).
 
-``make test`` runs ``AQICAST_FUZZ_CASES`` (default 200) cases, ``make fuzz`` 5,000. A failure
+``make test`` runs ``AQICAST_FUZZ_CASES`` (default 60) cases, ``make fuzz`` 5,000. A failure
 prints its seed: ``AQICAST_FUZZ_SEED=<seed> AQICAST_FUZZ_CASES=1`` replays it.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ from tests.conftest import SAMPLE_RAW
 # stderr; the batch then fails its line count and is split (the case this file checks).
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
-CASES = int(os.getenv("AQICAST_FUZZ_CASES", "200"))
+CASES = int(os.getenv("AQICAST_FUZZ_CASES", "60"))
 FIRST_SEED = int(os.getenv("AQICAST_FUZZ_SEED", "1000"))
 CHUNKS = 8
 TEN_MB = 10 * 1024 * 1024
