@@ -15,7 +15,7 @@ COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
@@ -25,7 +25,8 @@ help:
 	@echo "make screenshots - pictures of the DAG's graph and a run's grid for the README (docs/img/)"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make fuzz   - the long reliability runs: 5,000 damaged-object cases and 30 SIGKILLs of aqicast etl"
-	@echo "make lock   - re-resolve requirements*.txt from requirements*.in"
+	@echo "make lock   - re-resolve requirements*.txt from requirements*.in (MWAA constraints, README Environments)"
+	@echo "make lambda - the API's Lambda package build/lambda/aqicast-api.zip (python3.12 x86_64)"
 
 venv: $(STAMP)
 
@@ -102,5 +103,11 @@ lock:
 	uv pip compile requirements-dev.in --python-version $(MWAA_PYTHON) -o requirements-dev.txt
 	uv pip compile requirements-lambda.in --python-version $(LAMBDA_PYTHON) --python-platform $(LAMBDA_PLATFORM) -o requirements-lambda.txt
 
+# The API's Lambda deployment package (python3.12, x86_64, manylinux wheels of requirements-lambda.txt):
+# deploy/lambda/build.py; cached, rebuilt when its inputs change. The IaC stack deploys this path.
+LAMBDA_ZIP := build/lambda/aqicast-api.zip
+lambda: $(STAMP)
+	$(PY) deploy/lambda/build.py --out $(LAMBDA_ZIP)
+
 clean:
-	rm -rf $(VENV) $(COMPOSE_VENV) var .airflow
+	rm -rf $(VENV) $(COMPOSE_VENV) var .airflow build
