@@ -76,7 +76,8 @@ def test_family_setting_wins_and_unknown_families_are_refused():
         family_of("anthropic.claude-v2")
     with pytest.raises(ValueError, match="unknown"):
         family_of(STABLE, "dalle")
-    bg = BedrockBackground(*clients(), model_id="anthropic.claude-v2")  # unknown: never called
+    runtime, bedrock = clients()
+    bg = BedrockBackground(runtime, "anthropic.claude-v2", bedrock=bedrock)  # unknown family: never called
     assert bg({"city_id": 1, "city": "x"}, {}) is None and bg.status["source"] == "local gradient"
 
 

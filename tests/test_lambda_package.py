@@ -121,5 +121,7 @@ def test_package_answers_api_gateway_events_from_a_local_snapshot(package, clean
     assert {c["city_id"] for c in listed} == {c["city_id"] for c in snapshot["cities"][:100]}
     assert forecast["statusCode"] == 200
     body = json.loads(forecast["body"])
-    assert (body["city_id"], body["aqi"], body["category"]) == (city["city_id"], city["aqi"], city["category"])
+    assert (body["city_id"], body["city"], body["aqi"]) == (city["city_id"], city["city"], city["aqi_pred"])
+    assert body["forecast_date"] == snapshot["forecast_date"] and body["color"].startswith("#")
+    assert len(body["history"]) == len(city["history"])
     assert unknown["statusCode"] == 404 and "suggestions" in json.loads(unknown["body"])

@@ -63,7 +63,8 @@ class SageMakerAutoMLV2Trigger(BaseTrigger):
                     return
                 self.log.info("AutoML job %s: %s / %s (poll %d)", self.job_name, status,
                               desc.get("AutoMLJobSecondaryStatus"), attempt)
-                await asyncio.sleep(self.poll_interval)
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.poll_interval)
         yield TriggerEvent({"status": "error", "job_name": self.job_name,
                             "message": f"AutoML job {self.job_name} not done after {self.max_attempts} polls"})
 
