@@ -1,6 +1,11 @@
 # aqicast: the two commands that matter are `make run` and `make test`.
 SHELL := /bin/bash
+comma := ,
 PYTHON ?= python3
+# The main venv runs the MWAA set (requirements.txt): Python 3.12, as Amazon MWAA's Airflow 3.3.1
+# image. scripts/find-python.sh finds it (python3.12 on PATH, pyenv, uv); override with PYTHON312=.
+PYTHON312 ?= $(shell scripts/find-python.sh 3.12)
+MWAA_PYTHON := 3.12
 VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
@@ -10,7 +15,7 @@ COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
@@ -20,12 +25,17 @@ help:
 	@echo "make screenshots - pictures of the DAG's graph and a run's grid for the README (docs/img/)"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make fuzz   - the long reliability runs: 5,000 damaged-object cases and 30 SIGKILLs of aqicast etl"
-	@echo "make lock   - re-resolve requirements*.txt from requirements*.in"
+	@echo "make lock   - re-resolve requirements*.txt from requirements*.in (MWAA constraints, README Environments)"
+	@echo "make lambda - the API's Lambda package build/lambda/aqicast-api.zip (python3.12 x86_64)"
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON312)" || { echo "error: Python $(MWAA_PYTHON) not found (scripts/find-python.sh $(MWAA_PYTHON))" >&2; exit 1; }
+	@# a venv of another Python (an older checkout's 3.11) is rebuilt, not patched
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(MWAA_PYTHON))))'; then \
+	  echo "$(VENV) is not Python $(MWAA_PYTHON): recreating it"; rm -rf $(VENV); fi
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
 	$(UV) pip sync --quiet -p $(PY) requirements.txt requirements-dev.txt
 	$(UV) pip install --quiet -p $(PY) --no-deps -e .
@@ -82,9 +92,22 @@ screenshots: $(STAMP) browser
 	@bash scripts/airflow-local.sh start
 	$(PY) scripts/screenshots.py
 
+# The MWAA set and the dev tools resolve against MWAA's constraints (the -c lines of the .in files:
+# deploy/mwaa/constraints-3.3.1-py3.12.txt, mwaa_essential_constraints.txt) for Python 3.12; the
+# Lambda set against the MWAA set (same FastAPI/pydantic/Pillow as tested) for the Lambda runtime.
+LAMBDA_PYTHON := 3.12
+LAMBDA_PLATFORM := x86_64-manylinux_2_28
+
 lock:
-	uv pip compile requirements.in -p 3.11 -o requirements.txt
-	uv pip compile requirements-dev.in -p 3.11 -o requirements-dev.txt
+	uv pip compile requirements.in --python-version $(MWAA_PYTHON) -o requirements.txt
+	uv pip compile requirements-dev.in --python-version $(MWAA_PYTHON) -o requirements-dev.txt
+	uv pip compile requirements-lambda.in --python-version $(LAMBDA_PYTHON) --python-platform $(LAMBDA_PLATFORM) -o requirements-lambda.txt
+
+# The API's Lambda deployment package (python3.12, x86_64, manylinux wheels of requirements-lambda.txt):
+# deploy/lambda/build.py; cached, rebuilt when its inputs change. The IaC stack deploys this path.
+LAMBDA_ZIP := build/lambda/aqicast-api.zip
+lambda: $(STAMP)
+	$(PY) deploy/lambda/build.py --out $(LAMBDA_ZIP)
 
 clean:
-	rm -rf $(VENV) $(COMPOSE_VENV) var .airflow
+	rm -rf $(VENV) $(COMPOSE_VENV) var .airflow build

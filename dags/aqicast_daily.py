@@ -23,6 +23,8 @@ manual run), `train_budget_s` (local AutoML budget).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pendulum
 from airflow.sdk import Asset, Param, TaskGroup, TriggerRule, dag, task
 
@@ -124,7 +126,6 @@ def aws_ingest() -> TaskGroup:
     from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
     from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
     from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor
-    from airflow.providers.amazon.aws.sensors.glue_crawler import GlueCrawlerSensor
 
     from include.glue_job import glue_job_kwargs
 
@@ -156,11 +157,12 @@ def aws_ingest() -> TaskGroup:
             return cfg["Name"]
 
         crawler = upsert_crawler(crawler_config())
-        run_crawler = GlueCrawlerRunOperator(task_id="run_crawler", crawler_name=crawler, wait_for_completion=False,
-                                             aws_conn_id=conn, doc_md="Start the Glue crawler on D's raw objects.")
-        wait_crawler = GlueCrawlerSensor(task_id="wait_crawler", crawler_name=crawler, mode="reschedule",
-                                         poke_interval=60, timeout=3600, aws_conn_id=conn,
-                                         doc_md="Wait (rescheduling) until the crawler has catalogued D's objects.")
+        # Deferrable: the crawl is waited for in the triggerer, holding no worker slot; a retry that
+        # finds the crawler still running waits for that crawl instead of failing.
+        run_crawler = GlueCrawlerRunOperator(task_id="run_crawler", crawler_name=crawler, wait_for_completion=True,
+                                             deferrable=True, fail_on_already_running=False, poll_interval=60,
+                                             aws_conn_id=conn, execution_timeout=dt.timedelta(hours=1),
+                                             doc_md="Crawl D's raw objects (deferred until the crawl ends).")
         glue_etl = GlueJobOperator(
             task_id="glue_etl", job_name=aws("GLUE_JOB"), script_location=script,
             script_args={"--date": PARTITION, "--lake": aws("S3_LAKE"), "--raw-root": aws("S3_RAW_ROOT"),
@@ -175,7 +177,7 @@ def aws_ingest() -> TaskGroup:
         wait_etl = GlueJobSensor(task_id="wait_glue_etl", job_name=aws("GLUE_JOB"), run_id=glue_etl.output,
                                  mode="reschedule", poke_interval=60, aws_conn_id=conn,
                                  doc_md="Wait (rescheduling) for the Glue ETL job run to finish.")
-        run_crawler >> wait_crawler >> glue_etl >> wait_etl
+        run_crawler >> glue_etl >> wait_etl
     return group
 
 
@@ -191,14 +193,16 @@ def aws_train() -> TaskGroup:
             from include.orchestration import tasks
 
             day, _, ti = tasks.context()
-            return training.export(tasks.backend(), day, run_id=ti.run_id)
+            # the job name derives from the run (dag_id, run id), not the try: a retry reattaches
+            return training.export(tasks.backend(), day, run_id=f"{ti.dag_id}/{ti.run_id}")
 
         start_automl = SageMakerAutoMLV2Operator(task_id="start_automl", request=export_training_data(),
                                                  aws_conn_id=conn,
                                                  doc_md="Start the Autopilot AutoML V2 job (ENSEMBLING) on the exported CSVs.")
         wait_automl = SageMakerAutoMLV2Sensor(task_id="wait_automl", job_name=start_automl.output, poke_interval=300,
-                                              timeout=6 * 3600, aws_conn_id=conn,
-                                              doc_md="Wait for the AutoML V2 job; its best candidate goes to the verdict.")
+                                              timeout=6 * 3600, aws_conn_id=conn, deferrable=True,
+                                              doc_md="Wait (deferred, in the triggerer) for the AutoML V2 job; "
+                                                     "its best candidate goes to the verdict.")
 
         @task(outlets=[MODELS])
         def register_candidate(candidate: dict) -> dict:
@@ -243,7 +247,8 @@ def aws_deploy() -> TaskGroup:
                                                         doc_md="Serverless endpoint config for that model.")
         # operation="create" updates an existing endpoint in place (the provider switches to update).
         update_endpoint = SageMakerEndpointOperator(task_id="update_endpoint", config=plan["endpoint"],
-                                                    operation="create", wait_for_completion=True, aws_conn_id=conn,
+                                                    operation="create", wait_for_completion=True, deferrable=True,
+                                                    aws_conn_id=conn,
                                                     doc_md="Point the serverless endpoint at the new config (in place).")
 
         @task

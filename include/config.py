@@ -100,7 +100,13 @@ class AwsSettings:
     endpoint: str = _env("ENDPOINT", default="aqicast-next-day-aqi")
     serverless_memory_mb: int = _env("SERVERLESS_MEMORY_MB", default=2048)
     serverless_max_concurrency: int = _env("SERVERLESS_MAX_CONCURRENCY", default=5)
-    bedrock_image_model: str = _env("BEDROCK_IMAGE_MODEL", default="amazon.nova-canvas-v1:0")
+    #: The share image's background model (README "Share image model"): Stability AI Stable Image
+    #: Core; amazon.nova-canvas-v1:0 and amazon.titan-image-generator-v2:0 are Legacy on Bedrock.
+    bedrock_image_model: str = _env("BEDROCK_IMAGE_MODEL", default="stability.stable-image-core-v1:1")
+    #: Its request format: "stability" or "nova" (Nova Canvas / Titan v2); empty = from the model id.
+    bedrock_image_family: str = _env("BEDROCK_IMAGE_FAMILY", default="")
+    #: Bedrock's region for the image model (Stability's image models are served in us-west-2).
+    bedrock_region: str = _env("BEDROCK_REGION", default="us-west-2")
 
 
 @dataclass(frozen=True)

@@ -88,13 +88,19 @@ def create_app(service: ForecastService) -> FastAPI:
     async def nothing(_, exc: NoForecasts):
         return JSONResponse(status_code=503, content={"detail": str(exc), "suggestions": []})
 
+    def background_status() -> dict:
+        """aws: where share images get their background (Bedrock model, or the local gradient and why)."""
+        status = getattr(service.background, "status", None)
+        return {"image_background": status} if status else {}
+
     @app.get("/health")
     def health() -> dict:
         try:
             snap = service.snapshot()
-            return {"status": "ok", "issued_from": snap["issued_from"], "cities": len(snap["cities"])}
+            return {"status": "ok", "issued_from": snap["issued_from"], "cities": len(snap["cities"]),
+                    **background_status()}
         except NoForecasts as exc:  # alive, with nothing (good) to serve yet: say why
-            return {"status": "ok", "issued_from": None, "cities": 0, "detail": str(exc)}
+            return {"status": "ok", "issued_from": None, "cities": 0, "detail": str(exc), **background_status()}
 
     @app.get("/v1/cities", response_model=list[City], responses=ERRORS)
     def cities(prefix: str = Query("", max_length=MAX_NAME * 4, description="start of the city name"),
@@ -109,9 +115,10 @@ def create_app(service: ForecastService) -> FastAPI:
                                                       307: {"description": "presigned URL of the cached image"}})
     def image(city: str = CITY):
         data, url = service.image(city)
+        marks = {"X-Aqicast-Background": bg["source"]} if (bg := background_status().get("image_background")) else {}
         if url:
-            return RedirectResponse(url, status_code=307)
-        return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
+            return RedirectResponse(url, status_code=307, headers=marks)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=3600", **marks})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page():
@@ -130,9 +137,12 @@ def service_from_settings(settings) -> ForecastService:
         return ForecastService(store_for(root), ttl_s=settings.snapshot_ttl_s)
     from include.serving.aws import bedrock_background, endpoint_predictor
 
+    a = settings.aws
+    background = bedrock_background(model_id=a.bedrock_image_model, family=a.bedrock_image_family,
+                                    region=a.bedrock_region, check=True)
+    background.check()  # the model's lifecycle (GetFoundationModel), once per start: gone -> local gradient
     return ForecastService(store_for(root), ttl_s=settings.snapshot_ttl_s,
-                           predict=endpoint_predictor(endpoint=settings.aws.endpoint),
-                           background=bedrock_background(model_id=settings.aws.bedrock_image_model))
+                           predict=endpoint_predictor(endpoint=a.endpoint), background=background)
 
 
 def service_from_env() -> ForecastService:

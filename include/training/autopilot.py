@@ -13,8 +13,8 @@ of Autopilot's random split).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-import re
 from typing import TYPE_CHECKING
 
 from include.training.dataset import TARGET, feature_columns, matrix
@@ -26,9 +26,14 @@ CSV = "text/csv;header=present"
 
 
 def job_name(day: dt.date, run_id: str = "") -> str:
-    """A unique, valid AutoML job name (max 32 chars, alphanumerics and hyphens) derived from the date."""
-    suffix = re.sub(r"[^0-9a-zA-Z]", "", run_id)[-8:]
-    return f"aqicast-{day:%Y%m%d}" + (f"-{suffix}" if suffix else "")
+    """A valid AutoML job name (max 32 chars, alphanumerics and hyphens) derived from the partition
+    date and the DAG run (``run_id``: "<dag_id>/<run_id>" inside Airflow), never from the try: a
+    retry computes the same name and reattaches to the job its first try started; another run of
+    the same day (a manual re-run) gets another name."""
+    if not run_id:
+        return f"aqicast-{day:%Y%m%d}"
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:10]
+    return f"aqicast-{day:%Y%m%d}-{digest}"
 
 
 def training_csvs(split: "Split") -> tuple[bytes, bytes, list[str]]:
