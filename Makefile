@@ -92,13 +92,14 @@ screenshots: $(STAMP) browser
 	@bash scripts/airflow-local.sh start
 	$(PY) scripts/screenshots.py
 
-# The MWAA set and the dev tools resolve against MWAA's constraints (the -c lines of the .in files:
-# deploy/mwaa/constraints-3.3.1-py3.12.txt, mwaa_essential_constraints.txt) for Python 3.12; the
-# Lambda set against the MWAA set (same FastAPI/pydantic/Pillow as tested) for the Lambda runtime.
+# The MWAA set resolves against MWAA's constraints (the -c lines of requirements.in:
+# deploy/mwaa/constraints-3.3.1-py3.12.txt, mwaa_essential_constraints.txt) for Python 3.12; the dev
+# tools and the Lambda set against the MWAA set (-c requirements.txt: the versions the tests run),
+# the Lambda set for its runtime's platform. README "Environments".
 LAMBDA_PYTHON := 3.12
 LAMBDA_PLATFORM := x86_64-manylinux_2_28
 
-lock:
+lock: | $(STAMP)
 	uv pip compile requirements.in --python-version $(MWAA_PYTHON) -o requirements.txt
 	uv pip compile requirements-dev.in --python-version $(MWAA_PYTHON) -o requirements-dev.txt
 	uv pip compile requirements-lambda.in --python-version $(LAMBDA_PYTHON) --python-platform $(LAMBDA_PLATFORM) -o requirements-lambda.txt

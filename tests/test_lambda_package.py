@@ -3,6 +3,7 @@ with nothing from this repo or its venv on the path, it answers API Gateway HTTP
 2.0) events from a local snapshot through the handler Lambda calls."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -13,10 +14,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "deploy" / "lambda"))
-import build as lambda_build  # noqa: E402  (deploy/lambda/build.py)
-
-sys.path.remove(str(ROOT / "deploy" / "lambda"))
+_spec = importlib.util.spec_from_file_location("lambda_build", ROOT / "deploy" / "lambda" / "build.py")
+lambda_build = importlib.util.module_from_spec(_spec)  # deploy/lambda/build.py
+_spec.loader.exec_module(lambda_build)
 
 #: Runs inside the clean venv (python -I: no PYTHONPATH, no user site, no cwd on the path). It puts
 #: the unzipped package first on sys.path, as Lambda does with /var/task, and calls the handler.
