@@ -193,7 +193,9 @@ def generate_archive(raw: Path, day: dt.date, n: int, rng) -> dict:
             "location_ids": [str(x) for x in ids]}
 
 
-def generate_gsod(raw: Path, day: dt.date, n: int, rng) -> dict:
+def generate_gsod(raw: Path, day: dt.date, n: int, rng, places=None) -> dict:
+    """``n`` current-year station files (Jan 1 .. D); ``places`` = ``(lat, lon, city names, country
+    codes)`` of the stations, default ``_places`` (around gazetteer cities)."""
     import numpy as np
 
     series = load_gsod_templates(day)
@@ -206,7 +208,10 @@ def generate_gsod(raw: Path, day: dt.date, n: int, rng) -> dict:
     src = rng.integers(0, len(series), size=n)
     absent = rng.random((n, n_days)) < 0.005
     absent[:, -1] = False  # every station has day D
-    lat, lon, _, cities, countries = _places(rng, n, day)
+    if places is None:
+        lat, lon, _, cities, countries = _places(rng, n, day)
+    else:
+        lat, lon, cities, countries = places
     elev = np.round(rng.gamma(1.5, 250.0, size=n), 1)
     no_meta = rng.random(n) < 0.03
     no_elev = rng.random(n) < 0.05
