@@ -57,7 +57,7 @@ if str(REPO) not in sys.path:
 
 from bench.etl_bench import (  # noqa: E402 - after the path set-up
     ARCHIVE_HEADER, NAME_SUFFIXES, PARAMETERS, SAMPLE_ARCHIVE_LOCATIONS, SAMPLE_FETCH, SAMPLE_RAW,
-    _gz, _offset_text, _short, generate_gsod)
+    _gz, _key as _fetch_key, _offset_text, _short, generate_gsod)
 
 OUT = REPO / "bench" / "out"
 HISTORY_VERSION = 1
@@ -221,12 +221,6 @@ def write_archive_day(raw: Path, day: dt.date, locs: dict, real: dict, day_index
         rows += len(lines) - 1
         nbytes += len(data)
     return {"files": files, "rows": rows, "bytes": nbytes}
-
-
-def _fetch_key(rec: dict) -> tuple:
-    """The ETL's identity of a fetch measurement: (country, location, parameter, local end, period)."""
-    return (rec.get("country"), rec.get("location"), rec.get("parameter"), rec["date"]["local"][:19],
-            json.dumps(rec.get("averagingPeriod"), sort_keys=True))
 
 
 def _fetch_template(real: list[dict], n: int) -> list[tuple[int, int]]:
