@@ -113,6 +113,21 @@ def pair_key(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
     return out
 
 
+def pollutant_values(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
+    """One float column per pollutant (``suites.value_column``): the value on that pollutant's rows,
+    null elsewhere; what ``suites.ranges_suite`` checks."""
+    if measurements is None or not {"parameter", "value"} <= set(measurements.columns):
+        return None
+    import numpy as np
+    import pandas as pd
+
+    from include.etl.measurements import POLLUTANTS
+
+    parameter = measurements["parameter"].astype("string").to_numpy(dtype=object, na_value="")
+    value = measurements["value"].to_numpy(dtype=float, na_value=np.nan)
+    return pd.DataFrame({suites.value_column(p): np.where(parameter == p, value, np.nan) for p in POLLUTANTS})
+
+
 def city_shares(lake: Lake, day: dt.date) -> "pd.DataFrame | None":
     """D's share of locations without a city and its change against D-1, from the run reports
     (None when D's report predates the count; the change is 0 without a D-1 report)."""
@@ -164,6 +179,8 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     measurements = pair_key(_load(lake, MEASUREMENTS, day))
     checks = [
         ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso, etl_rules)),
+        *([("measurement_ranges", MEASUREMENTS, ranges, lambda: suites.ranges_suite(etl_rules))]
+          if (ranges := pollutant_values(measurements)) is not None else []),
         ("air_quality", AIR_QUALITY, _load(lake, AIR_QUALITY, day), lambda: suites.air_quality_suite(iso)),
         ("quarantine", "quarantine/*", quarantine_shares(lake, day), lambda: suites.quarantine_suite(rules)),
         *([("cities", "_runs/etl", cities, lambda: suites.cities_suite(rules))]
@@ -265,7 +282,11 @@ def _finding(suite: str, table: str, r, rows: int) -> Finding:
         why = f"{meta.get('why', '')} (could not evaluate: {r.exception_info.get('exception_message')})"
     else:
         why = meta.get("why", "")
-    cond = kwargs.get("row_condition")
+    cond = kwargs.get("row_condition") or meta.get("where")
+    if meta.get("where"):  # a per-pollutant column (suites.ranges_suite): its rows are the non-null ones
+        column = meta.get("column", column)
+        if res.get("missing_count") is not None and res.get("element_count") is not None:
+            res = {**res, "element_count": res["element_count"] - res["missing_count"]}
     if isinstance(cond, dict) and {"column", "operator", "parameter"} <= set(cond):
         cond = f"{cond['column'].get('name')} {cond['operator']} {cond['parameter']!r}"
     if cond:
