@@ -123,9 +123,17 @@ def pollutant_values(measurements: "pd.DataFrame | None") -> "pd.DataFrame | Non
 
     from include.etl.measurements import POLLUTANTS
 
-    parameter = measurements["parameter"].astype("string").to_numpy(dtype=object, na_value="")
+    # Compare small integer codes, not 1.4 M strings: pair_key's categories are "<parameter> <unit>".
+    if isinstance(measurements.get(suites.PAIR_KEY), pd.Series) and measurements[suites.PAIR_KEY].dtype == "category":
+        key = measurements[suites.PAIR_KEY].cat
+        codes = key.codes.to_numpy()
+        of_code = np.array([str(c).split(" ")[0] for c in key.categories] + [""], dtype=object)
+    else:
+        codes, uniques = pd.factorize(measurements["parameter"])
+        of_code = np.array([str(u) for u in uniques] + [""], dtype=object)
     value = measurements["value"].to_numpy(dtype=float, na_value=np.nan)
-    return pd.DataFrame({suites.value_column(p): np.where(parameter == p, value, np.nan) for p in POLLUTANTS})
+    return pd.DataFrame({suites.value_column(p): np.where(np.isin(codes, np.flatnonzero(of_code == p)), value, np.nan)
+                         for p in POLLUTANTS})
 
 
 def city_shares(lake: Lake, day: dt.date) -> "pd.DataFrame | None":

@@ -7,8 +7,9 @@ in the results and the task log but never blocks. Thresholds are environment var
 Suites and what they guard (README "Data quality"):
 
 - ``measurements`` (curated/measurements_hourly, D): schema, known parameters, known units per
-  parameter, value ranges per pollutant in its AQI unit, period starts inside local day D, one
-  value per (location, parameter, period).
+  parameter, period starts inside local day D, one value per (location, parameter, period).
+- ``measurement_ranges`` (the same table, one column per pollutant: ``gate.pollutant_values``):
+  each pollutant's values within the ETL's range in its AQI unit.
 - ``air_quality`` (curated/air_quality_daily, D): schema, non-empty, one row per (location, day),
   the day is D, AQI in 0..500, known category and dominant pollutant, hour counts 0..24, daily
   statistics in range.
