@@ -51,6 +51,12 @@ def test_a_clean_day_passes_and_writes_results_and_docs(lake):
     assert set(saved["validations"]) == {"measurements", "measurement_ranges", "air_quality", "quarantine", "cities",
                                          "features", "features_previous_day"}
     assert open(lake.path("quality", "docs", "index.html")).read().lower().count("<html") >= 1
+    # Which expectations saw every row: all of them (nothing is sampled), per validation.
+    measured = len(lake.read_partition(MEASUREMENTS, DAY))
+    assert saved["coverage"]["measurements"]["rows_validated"] == measured
+    assert saved["coverage"]["measurement_ranges"]["rows_validated"] == measured
+    assert not any(c["sampled"] for c in saved["coverage"].values())
+    assert sum(c["expectations"] for c in saved["coverage"].values()) == result.evaluated
 
 
 def test_out_of_range_aqi_fails_with_count_and_examples(lake):

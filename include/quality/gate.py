@@ -205,6 +205,7 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     findings: list[Finding] = []
     evaluated = 0
     results_json = {}
+    coverage = {}  # per validation: the rows its expectations saw (all of them: no rule is sampled)
     docs_dir = tempfile.mkdtemp(prefix="aqicast-docs-") if data_docs else None
     context = _context(docs_dir)
     for name, table, frame, make_suite in checks:
@@ -214,6 +215,8 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
             continue
         result = _validate(context, name, make_suite(), frame)
         results_json[name] = result.to_json_dict()
+        coverage[name] = {"table": table, "rows": len(frame), "rows_validated": len(frame), "sampled": False,
+                          "expectations": len(result.results)}
         evaluated += len(result.results)
         findings += [_finding(name, table, r, len(frame)) for r in result.results if not r.success]
 
@@ -223,7 +226,7 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     gate.results_path = lake.url(lake.path(quality_results(iso)))
     lake.write_json(lake.path(quality_results(iso)), {
         "date": iso, "success": gate.success, "summary": gate.summary(),
-        "findings": [f.__dict__ for f in findings], "validations": results_json,
+        "findings": [f.__dict__ for f in findings], "coverage": coverage, "validations": results_json,
     })
     if docs_dir:
         gate.docs_path = _publish_docs(lake, docs_dir)
