@@ -15,7 +15,7 @@ COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda bench-global
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
@@ -24,6 +24,7 @@ help:
 	@echo "make airflow - start the Airflow UI (airflow standalone) on this project's DAGs; make airflow-stop stops it"
 	@echo "make screenshots - pictures of the DAG's graph and a run's grid for the README (docs/img/)"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make bench-global - the whole daily run on generated world histories of 3,000, 10,000 and 20,000 locations (long)"
 	@echo "make fuzz   - the long reliability runs: 5,000 damaged-object cases and 30 SIGKILLs of aqicast etl"
 	@echo "make lock   - re-resolve requirements*.txt from requirements*.in (MWAA constraints, README Environments)"
 	@echo "make lambda - the API's Lambda package build/lambda/aqicast-api.zip (python3.12 x86_64)"
@@ -72,6 +73,12 @@ bench: $(STAMP)
 	$(PY) bench/etl_bench.py
 	$(PY) bench/api_bench.py
 	$(PY) bench/serve_load.py --corrupt
+
+# Every DAG stage on a 14-day generated world history per size (bench/global_history.py, cached in
+# bench/out/); BENCH_GLOBAL_ARGS to change it, e.g. "--locations 3000 --days 8 --budget 20 --no-dag".
+BENCH_GLOBAL_ARGS ?= --sizes 3000,10000,20000
+bench-global: $(STAMP)
+	$(PY) bench/global_daily_bench.py $(BENCH_GLOBAL_ARGS)
 
 fuzz: $(STAMP)
 	AQICAST_FUZZ_CASES=$${AQICAST_FUZZ_CASES:-5000} $(PY) -m pytest -n 2 -q --timeout 7200 tests/test_fuzz_readers.py

@@ -48,9 +48,15 @@ def test_a_clean_day_passes_and_writes_results_and_docs(lake):
     saved = json.loads((lake_path := lake.path("quality", f"date={DAY}", "results.json")) and
                        open(lake_path).read())
     assert saved["success"] is True
-    assert set(saved["validations"]) == {"measurements", "air_quality", "quarantine", "cities", "features",
-                                         "features_previous_day"}
+    assert set(saved["validations"]) == {"measurements", "measurement_ranges", "air_quality", "quarantine", "cities",
+                                         "features", "features_previous_day"}
     assert open(lake.path("quality", "docs", "index.html")).read().lower().count("<html") >= 1
+    # Which expectations saw every row: all of them (nothing is sampled), per validation.
+    measured = len(lake.read_partition(MEASUREMENTS, DAY))
+    assert saved["coverage"]["measurements"]["rows_validated"] == measured
+    assert saved["coverage"]["measurement_ranges"]["rows_validated"] == measured
+    assert not any(c["sampled"] for c in saved["coverage"].values())
+    assert sum(c["expectations"] for c in saved["coverage"].values()) == result.evaluated
 
 
 def test_out_of_range_aqi_fails_with_count_and_examples(lake):
@@ -85,6 +91,9 @@ def test_value_out_of_range_for_its_pollutant_fails(lake):
     result = gate(lake)
     (finding,) = [f for f in result.critical if f.column and f.column.startswith("value where") and "co" in f.column]
     assert finding.unexpected == 3 and finding.examples == [250.0, 250.0, 250.0]
+    co_rows = int((lake.read_partition(MEASUREMENTS, DAY)["parameter"] == "co").sum())
+    assert finding.total == co_rows and f"3 of {co_rows} rows" in finding.line()
+    assert finding.table == MEASUREMENTS and finding.column == "value where parameter == 'co'"
 
 
 def test_missing_column_fails(lake):

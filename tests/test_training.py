@@ -157,3 +157,22 @@ def test_cli_train_skip_and_backend_flag(lake, capsys, monkeypatch):
     assert "retrain=no (training skipped by the run's parameters)" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["train", "--backend", "gcp", "--date", "2015-03-30"])
+
+
+def test_a_search_that_finishes_no_trial_fits_the_starting_configuration(lake, monkeypatch):
+    """FLAML returns without a model when no trial ends inside the budget (a global history on a busy
+    machine): the challenger is then the known-good starting configuration, not a crashed task."""
+    import flaml
+
+    from include.training.dataset import TARGET
+    from include.training.train import STARTING_POINTS, fit
+
+    monkeypatch.setattr(flaml.AutoML, "fit", lambda self, *a, **k: None)  # the budget ran out before any trial
+    train = lake.read_partitions("features/city_daily", [START + dt.timedelta(days=k) for k in range(60)])
+    train = train[train[TARGET].notna()]
+    fitted = fit(train, time_budget=5)
+    assert fitted.estimator == "lgbm" and fitted.config == STARTING_POINTS["lgbm"]
+    booster = fitted.model.estimator
+    assert booster.get_params()["objective"] == "regression_l1" and booster.get_params()["max_bin"] == 255
+    pred = fitted.model.predict(train)
+    assert len(pred) == len(train) and np.isfinite(pred).all() and pred.std() > 0

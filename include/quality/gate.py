@@ -113,6 +113,29 @@ def pair_key(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
     return out
 
 
+def pollutant_values(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
+    """One float column per pollutant (``suites.value_column``): the value on that pollutant's rows,
+    null elsewhere; what ``suites.ranges_suite`` checks."""
+    if measurements is None or not {"parameter", "value"} <= set(measurements.columns):
+        return None
+    import numpy as np
+    import pandas as pd
+
+    from include.etl.measurements import POLLUTANTS
+
+    # Compare small integer codes, not 1.4 M strings: pair_key's categories are "<parameter> <unit>".
+    if isinstance(measurements.get(suites.PAIR_KEY), pd.Series) and measurements[suites.PAIR_KEY].dtype == "category":
+        key = measurements[suites.PAIR_KEY].cat
+        codes = key.codes.to_numpy()
+        of_code = np.array([str(c).split(" ")[0] for c in key.categories] + [""], dtype=object)
+    else:
+        codes, uniques = pd.factorize(measurements["parameter"])
+        of_code = np.array([str(u) for u in uniques] + [""], dtype=object)
+    value = measurements["value"].to_numpy(dtype=float, na_value=np.nan)
+    return pd.DataFrame({suites.value_column(p): np.where(np.isin(codes, np.flatnonzero(of_code == p)), value, np.nan)
+                         for p in POLLUTANTS})
+
+
 def city_shares(lake: Lake, day: dt.date) -> "pd.DataFrame | None":
     """D's share of locations without a city and its change against D-1, from the run reports
     (None when D's report predates the count; the change is 0 without a D-1 report)."""
@@ -164,6 +187,8 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     measurements = pair_key(_load(lake, MEASUREMENTS, day))
     checks = [
         ("measurements", MEASUREMENTS, measurements, lambda: suites.measurements_suite(iso, etl_rules)),
+        *([("measurement_ranges", MEASUREMENTS, ranges, lambda: suites.ranges_suite(etl_rules))]
+          if (ranges := pollutant_values(measurements)) is not None else []),
         ("air_quality", AIR_QUALITY, _load(lake, AIR_QUALITY, day), lambda: suites.air_quality_suite(iso)),
         ("quarantine", "quarantine/*", quarantine_shares(lake, day), lambda: suites.quarantine_suite(rules)),
         *([("cities", "_runs/etl", cities, lambda: suites.cities_suite(rules))]
@@ -180,6 +205,7 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
     findings: list[Finding] = []
     evaluated = 0
     results_json = {}
+    coverage = {}  # per validation: the rows its expectations saw (all of them: no rule is sampled)
     docs_dir = tempfile.mkdtemp(prefix="aqicast-docs-") if data_docs else None
     context = _context(docs_dir)
     for name, table, frame, make_suite in checks:
@@ -187,16 +213,20 @@ def run_gate(lake: Lake, day: dt.date, *, raise_on_failure: bool = True, data_do
             findings.append(Finding(name, table, suites.CRITICAL, "partition_exists", None,
                                     f"no partition {lake.partition_file(table, day)}; did the ETL run?"))
             continue
-        result = _validate(context, name, make_suite(), frame, data_docs)
+        result = _validate(context, name, make_suite(), frame)
         results_json[name] = result.to_json_dict()
+        coverage[name] = {"table": table, "rows": len(frame), "rows_validated": len(frame), "sampled": False,
+                          "expectations": len(result.results)}
         evaluated += len(result.results)
         findings += [_finding(name, table, r, len(frame)) for r in result.results if not r.success]
 
+    if docs_dir:  # once for every suite: a build per checkpoint re-renders the site each time
+        context.build_data_docs(site_names=["lake"])
     gate = GateResult(iso, findings, evaluated)
     gate.results_path = lake.url(lake.path(quality_results(iso)))
     lake.write_json(lake.path(quality_results(iso)), {
         "date": iso, "success": gate.success, "summary": gate.summary(),
-        "findings": [f.__dict__ for f in findings], "validations": results_json,
+        "findings": [f.__dict__ for f in findings], "coverage": coverage, "validations": results_json,
     })
     if docs_dir:
         gate.docs_path = _publish_docs(lake, docs_dir)
@@ -235,15 +265,14 @@ def _context(docs_dir: str | None):
     return context
 
 
-def _validate(context, name: str, suite, frame: "pd.DataFrame", data_docs: bool):
+def _validate(context, name: str, suite, frame: "pd.DataFrame"):
     import great_expectations as gx
 
     asset = context.data_sources.get("lake").add_dataframe_asset(name)
     batch_definition = asset.add_batch_definition_whole_dataframe(name)
     suite = context.suites.add(suite)
     vd = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["lake"])] if data_docs else []
-    checkpoint = context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[vd], actions=actions,
+    checkpoint = context.checkpoints.add(gx.Checkpoint(name=name, validation_definitions=[vd], actions=[],
                                                        result_format={"result_format": "SUMMARY",
                                                                       "partial_unexpected_count": EXAMPLES}))
     result = checkpoint.run(batch_parameters={"dataframe": frame})
@@ -264,7 +293,11 @@ def _finding(suite: str, table: str, r, rows: int) -> Finding:
         why = f"{meta.get('why', '')} (could not evaluate: {r.exception_info.get('exception_message')})"
     else:
         why = meta.get("why", "")
-    cond = kwargs.get("row_condition")
+    cond = kwargs.get("row_condition") or meta.get("where")
+    if meta.get("where"):  # a per-pollutant column (suites.ranges_suite): its rows are the non-null ones
+        column = meta.get("column", column)
+        if res.get("missing_count") is not None and res.get("element_count") is not None:
+            res = {**res, "element_count": res["element_count"] - res["missing_count"]}
     if isinstance(cond, dict) and {"column", "operator", "parameter"} <= set(cond):
         cond = f"{cond['column'].get('name')} {cond['operator']} {cond['parameter']!r}"
     if cond:

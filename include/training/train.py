@@ -61,10 +61,26 @@ def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = 
     # the deployed model is a plain lightgbm/sklearn object that takes the documented feature list.
     from sklearn.base import clone
 
-    estimator = clone(automl.model.estimator)
+    if automl.model is None:
+        # No trial finished inside the budget (a large history on a busy machine): FLAML returns
+        # without a model. Fit the known-good starting configuration instead of failing the run.
+        log.warning("FLAML finished no trial within %.0f s; fitting the starting configuration",
+                    time_budget or _DEFAULT.time_budget_s)
+        name, config, loss, estimator = "lgbm", dict(STARTING_POINTS["lgbm"]), float("nan"), starting_estimator(seed)
+    else:
+        name, config, loss = automl.best_estimator, dict(automl.best_config), float(automl.best_loss)
+        estimator = clone(automl.model.estimator)
     estimator.fit(matrix(train, features), train[TARGET].to_numpy(dtype=float))
     model = AqiModel(estimator=estimator, features=features,
-                     info={"estimator": automl.best_estimator, "config": automl.best_config,
-                           "flaml_best_loss": float(automl.best_loss)})
-    return Fitted(model=model, config=dict(automl.best_config), estimator=automl.best_estimator)
+                     info={"estimator": name, "config": config, "flaml_best_loss": loss})
+    return Fitted(model=model, config=config, estimator=name)
+
+
+def starting_estimator(seed: int = _DEFAULT.seed):
+    """LightGBM with ``STARTING_POINTS["lgbm"]`` and the absolute-error objective, as FLAML builds it."""
+    from lightgbm import LGBMRegressor
+
+    config = dict(STARTING_POINTS["lgbm"])
+    max_bin = (1 << config.pop("log_max_bin")) - 1  # FLAML's encoding of max_bin
+    return LGBMRegressor(objective="regression_l1", max_bin=max_bin, random_state=seed, n_jobs=2, verbose=-1, **config)
 
