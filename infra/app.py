@@ -82,7 +82,8 @@ def context(argv: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> cdk.App:
-    extra = {} if "CDK_CONTEXT_JSON" in os.environ else context(sys.argv[1:] if argv is None else argv)
+    # Under the CDK CLI (CDK_CONTEXT_JSON set) its -c values win over these defaults (cdk.App's rule).
+    extra = context([] if "CDK_CONTEXT_JSON" in os.environ else (sys.argv[1:] if argv is None else argv))
     app = cdk.App(context=extra, outdir=os.environ.get("CDK_OUTDIR") or str(ROOT / "cdk.out"))
     build(app)
     assembly = app.synth()

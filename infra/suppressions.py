@@ -6,8 +6,6 @@ from __future__ import annotations
 #: generated from here; the template carries the same reason in each resource's Metadata).
 SUPPRESSIONS: dict[str, str] = {
     "CKV_AWS_18": "the access-log bucket itself: S3 server access logs are not logged into themselves",
-    "CKV_AWS_145": "the access-log and web buckets use SSE-S3: S3 log delivery and CloudFront OAC over a "
-                   "static public page need no customer managed key",
     "CKV_AWS_116": "the API Lambda is invoked synchronously by API Gateway; a dead-letter queue only applies "
                    "to asynchronous invocations",
     "CKV_AWS_117": "the API Lambda reads S3 and calls SageMaker/Bedrock public endpoints; a VPC would add NAT "
@@ -17,13 +15,6 @@ SUPPRESSIONS: dict[str, str] = {
                   "deployments that need it, the API has its own throttling",
     "CKV_AWS_174": "the distribution uses the default *.cloudfront.net certificate, whose minimum protocol "
                    "CloudFront fixes; a custom domain's certificate would set TLSv1.2_2021",
-    "CKV_AWS_310": "one origin (the web bucket); an origin group needs a replica bucket in another region",
-    "CKV_AWS_309": "the forecast API is public and read-only by design (the web page calls it from browsers); "
-                   "abuse is bounded by the stage throttling",
-    "CKV_AWS_111": "actions without resource-level permissions (AWS requires Resource '*' for them): "
-                   "cloudwatch:PutMetricData, ecr:GetAuthorizationToken, logs:DescribeLogGroups",
-    "CKV_AWS_356": "actions without resource-level permissions (AWS requires Resource '*' for them): "
-                   "cloudwatch:PutMetricData, ecr:GetAuthorizationToken, logs:DescribeLogGroups",
     "CKV_AWS_158": "CloudWatch log groups use the service's encryption; a customer managed key would need a key "
                    "policy for logs.<region>.amazonaws.com in every stack",
     "CKV_AWS_86": "CloudFront standard logs need ACLs on the log bucket (object ownership not enforced); "

@@ -193,3 +193,16 @@ def record_calls():
     finally:
         botocore.client.BaseClient._make_api_call = sync_call
         AioBaseClient._make_api_call = async_call
+
+
+def assert_least_privilege(rec: Recorder, principal, expect: set[str] = frozenset()) -> None:
+    """Every IAM request the recorded run made is allowed by ``principal``'s synthesised policies
+    (``infra.policies.Principal``); ``expect`` names actions the run must have made (so a run that
+    silently made no calls cannot pass)."""
+    from infra.policies import allowed
+
+    made = rec.unique()
+    assert expect <= {r.action for r in made}, f"the run did not make {expect - {r.action for r in made}}: {rec.calls}"
+    denied = [r for r in made if not allowed(principal, r.action, r.resource, r.ctx)]
+    assert not denied, f"{principal.role_name} lacks:\n" + "\n".join(
+        f"  {r.action} on {r.resource} {r.ctx or ''} (from {r.call})" for r in denied)

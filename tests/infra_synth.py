@@ -65,3 +65,16 @@ def synth(**context: str) -> Path:
             subprocess.run(args, check=True, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
             tmp.rename(out)
     return out
+
+
+#: The buckets the moto runs use, bound to the storage stack's buckets for the IAM evaluation.
+RUN_BUCKETS = {"aqicast-storage/Lake/Resource": "aqicast-lake",
+               "aqicast-storage/Artifacts/Resource": "aqicast-artifacts"}
+
+
+def principals() -> dict:
+    """Role name -> ``infra.policies.Principal`` of the synthesised app, bound to the moto runs' buckets."""
+    from infra import policies
+
+    templates = policies.load_templates(synth())
+    return policies.principals(templates, policies.Resolver(templates, names=RUN_BUCKETS))

@@ -30,7 +30,7 @@ class StorageStack(cdk.Stack):
                               bucket_name=f"{ctx.prefix}-logs-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}",
                               lifecycle_rules=[housekeeping, s3.LifecycleRule(id="logs", expiration=cdk.Duration.days(ctx.log_days))],
                               **common)
-        skip(self.logs, "CKV_AWS_18", "CKV_AWS_145")
+        skip(self.logs, "CKV_AWS_18")
 
         def bucket(logical: str, name: str, rules: list[s3.LifecycleRule]) -> s3.Bucket:
             return s3.Bucket(self, logical, bucket_name=name, encryption=s3.BucketEncryption.KMS,

@@ -24,7 +24,6 @@ class WebStack(cdk.Stack):
                                 lifecycle_rules=[s3.LifecycleRule(id="old-versions",
                                                                   noncurrent_version_expiration=cdk.Duration.days(30))],
                                 removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=False)
-        skip(self.bucket, "CKV_AWS_145")
         headers = cloudfront.ResponseHeadersPolicy(
             self, "SecurityHeaders", security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
@@ -42,7 +41,7 @@ class WebStack(cdk.Stack):
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED, response_headers_policy=headers))
-        skip(self.distribution, "CKV_AWS_68", "CKV_AWS_174", "CKV_AWS_310", "CKV_AWS_86")
+        skip(self.distribution, "CKV_AWS_68", "CKV_AWS_174", "CKV_AWS_86")
         cdk.CfnOutput(self, "SiteBucket", value=self.bucket.bucket_name)
         cdk.CfnOutput(self, "DistributionId", value=self.distribution.distribution_id)
         cdk.CfnOutput(self, "SiteUrl", value=f"https://{self.distribution.distribution_domain_name}")
