@@ -55,7 +55,7 @@ class Resolver:
         if bound:
             return bound
         props = res.get("Properties", {})
-        for key in ("BucketName", "RoleName", "FunctionName", "TopicName", "Name"):
+        for key in ("BucketName", "RoleName", "FunctionName", "TopicName", "LogGroupName", "Name"):
             if key in props and isinstance(self.resolve(stack, props[key]), str):
                 return self.resolve(stack, props[key])
         return logical

@@ -200,9 +200,12 @@ def moto_template(template: dict) -> dict:
         if not bad:
             break
         keep -= bad
-    out = {"Resources": {k: res[k] for k in keep}}
+    out = {"Resources": {k: json.loads(json.dumps(res[k])) for k in keep}}
     for k in keep:
-        out["Resources"][k].pop("Metadata", None)
+        r = out["Resources"][k]
+        r.pop("Metadata", None)
+        if r["Type"] == "AWS::KMS::Key":  # moto reads a key's tags in KMS's API shape (TagKey/TagValue)
+            r["Properties"]["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in r["Properties"].get("Tags", [])]
     dropped = set(res) - keep
     out["Outputs"] = {k: o for k, o in template.get("Outputs", {}).items()
                       if not any(f'"{d}"' in json.dumps(o) for d in dropped)}
@@ -221,7 +224,11 @@ def test_moto_deploys_the_supported_resources(templates):
     assert {f"aqicast-lake-123456789012-us-east-1", "aqicast-artifacts-123456789012-us-east-1",
             "airflow-aqicast-123456789012-us-east-1", "aqicast-logs-123456789012-us-east-1"} <= buckets
     s3 = boto3.client("s3", region_name="us-east-1")
-    assert s3.get_bucket_versioning(Bucket="aqicast-lake-123456789012-us-east-1")["Status"] == "Enabled"
+    # moto applies a bucket's encryption and tags from the template (not its versioning or lifecycle)
+    sse = s3.get_bucket_encryption(Bucket="aqicast-lake-123456789012-us-east-1")["ServerSideEncryptionConfiguration"]
+    assert sse["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    tags = s3.get_bucket_tagging(Bucket="aqicast-lake-123456789012-us-east-1")["TagSet"]
+    assert {"Key": "project", "Value": "aqicast"} in tags
     iam = boto3.client("iam")
     for role in ("aqicast-glue", "aqicast-sagemaker"):
         inline = iam.list_role_policies(RoleName=role)["PolicyNames"]

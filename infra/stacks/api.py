@@ -44,7 +44,8 @@ class ApiStack(cdk.Stack):
             allow("LivePredictions", ["sagemaker:InvokeEndpoint"], [arn("sagemaker", f"endpoint/{AWS.endpoint}")]),
             allow("ShareImageBackground", ["bedrock:InvokeModel", "bedrock:GetFoundationModel"],
                   [arn("bedrock", "foundation-model/*", account=False)]),
-            allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group.log_group_arn}:*"]),
+            allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"],
+                  [arn("logs", f"log-group:/aws/lambda/{function_name}:*")]),
         ])
         self.function = lambda_.Function(
             self, "Function", function_name=function_name, runtime=lambda_.Runtime(LAMBDA_RUNTIME, lambda_.RuntimeFamily.PYTHON),
