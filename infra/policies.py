@@ -31,8 +31,9 @@ def load_templates(cdk_out: str | Path) -> dict[str, dict]:
 @dataclass
 class Resolver:
     """Resolves intrinsics across the stacks (``Fn::ImportValue`` finds the exporting stack).
-    ``names`` binds a resource's CDK path (``aqicast-storage/Lake/Resource``) to the physical name a
-    run uses, e.g. the bucket a moto test created."""
+    ``names`` binds a resource, ``<stack>/<construct id>`` (``aqicast-storage/Lake``: the logical id
+    CDK derives from it, ``Lake5F1B88EA``), to the physical name a run uses, e.g. the bucket a moto
+    test created."""
     templates: dict[str, dict]
     names: dict[str, str] = field(default_factory=dict)
     pseudo: dict[str, str] = field(default_factory=lambda: dict(PSEUDO))
@@ -51,9 +52,10 @@ class Resolver:
     def physical(self, stack: str, logical: str) -> str:
         """What ``Ref`` gives for a resource."""
         res = self.templates[stack]["Resources"][logical]
-        bound = self.names.get(self.path(stack, logical))
-        if bound:
-            return bound
+        for key, bound in self.names.items():
+            where, _, construct = key.partition("/")
+            if where == stack and re.fullmatch(re.escape(construct) + "[0-9A-F]{8}", logical):
+                return bound
         props = res.get("Properties", {})
         for key in ("BucketName", "RoleName", "FunctionName", "TopicName", "LogGroupName", "Name"):
             if key in props and isinstance(self.resolve(stack, props[key]), str):

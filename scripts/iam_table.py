@@ -31,7 +31,7 @@ def iam_table(templates: dict[str, dict]) -> str:
     rows = ["| role | assumed by | statement | actions | resources | condition |", "|---|---|---|---|---|---|"]
     for name, p in sorted(policies.principals(templates, resolver).items()):
         if not name.startswith("aqicast-"):
-            name = p.path.rsplit("/", 1)[0]  # a role CDK names itself (the VPC flow log's)
+            name = f"{p.stack} {p.logical}"  # a role CDK names itself (the VPC flow log's)
         for st in p.statements:
             cond = "; ".join(f"{k}={v}" for tests in (st.get("Condition") or {}).values() for k, v in tests.items())
             rows.append(f"| {name} | {', '.join(p.trust)} | {st.get('Sid', '')} | {_cell(st['Action'])} | "

@@ -68,8 +68,7 @@ def synth(**context: str) -> Path:
 
 
 #: The buckets the moto runs use, bound to the storage stack's buckets for the IAM evaluation.
-RUN_BUCKETS = {"aqicast-storage/Lake/Resource": "aqicast-lake",
-               "aqicast-storage/Artifacts/Resource": "aqicast-artifacts"}
+RUN_BUCKETS = {"aqicast-storage/Lake": "aqicast-lake", "aqicast-storage/Artifacts": "aqicast-artifacts"}
 
 
 def principals() -> dict:

@@ -115,7 +115,7 @@ class MwaaStack(cdk.Stack):
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 subnet_ids=subnet_ids, security_group_ids=[security_group_id]),
             logging_configuration=mwaa.CfnEnvironment.LoggingConfigurationProperty(**logging),
-            airflow_configuration_options={"core.default_timezone": "utc", "webserver.warn_deployment_exposure": "False"},
+            airflow_configuration_options={"core.default_timezone": "utc"},
             weekly_maintenance_window_start="SUN:03:00",
         )
         self.airflow.node.add_dependency(execution_policy)  # the role can act when MWAA starts
