@@ -94,6 +94,7 @@ class MwaaStack(cdk.Stack):
                                "sagemaker:ListModelPackages", "sagemaker:CreateModelPackage",
                                "sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage", "sagemaker:AddTags"],
                   [sm("model-package-group", group), sm("model-package", f"{group}/*")]),
+            allow("RegistryList", ["sagemaker:ListModelPackages"], ["*"]),  # no resource-level permissions
             allow("Endpoint", ["sagemaker:CreateModel", "sagemaker:DescribeModel", "sagemaker:CreateEndpointConfig",
                                "sagemaker:DescribeEndpointConfig", "sagemaker:CreateEndpoint",
                                "sagemaker:UpdateEndpoint", "sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint",
