@@ -64,8 +64,9 @@ def _role_arn(role: str) -> str:
     return role if role.startswith("arn:") else f"arn:aws:iam::{ACCOUNT}:role/{role}"
 
 
-def requests_for(service: str, op: str, params: dict, response: dict | None) -> list[Request]:
-    """The IAM requests one API call is: service is the signing name (the IAM prefix here)."""
+def requests_for(service: str, op: str, params: dict, response: dict | None, region: str = REGION) -> list[Request]:
+    """The IAM requests one API call is: service is the signing name (the IAM prefix here); region
+    is the client's (Bedrock may be called in another region than the rest)."""
     call = f"{service}.{op}"
     out: list[Request] = []
 
@@ -140,7 +141,7 @@ def requests_for(service: str, op: str, params: dict, response: dict | None) -> 
     elif service == "bedrock":
         model = params.get("modelId") or params.get("modelIdentifier")
         add(f"bedrock:{op}", model if str(model).startswith("arn:") else
-            f"arn:aws:bedrock:{REGION}::foundation-model/{model}")
+            f"arn:aws:bedrock:{region}::foundation-model/{model}")
     else:
         add(f"{service}:{op}", "*")
     return [r for r in out if r.action not in FREE]
@@ -154,7 +155,8 @@ class Recorder:
     def note(self, client, op: str, params: dict, response) -> None:
         service = client.meta.service_model.signing_name
         self.calls.append(f"{service}.{op}")
-        self.requests.extend(requests_for(service, op, params, response if isinstance(response, dict) else None))
+        self.requests.extend(requests_for(service, op, params, response if isinstance(response, dict) else None,
+                                          region=client.meta.region_name or REGION))
 
     def unique(self) -> list[Request]:
         return sorted(set(self.requests), key=lambda r: (r.action, r.resource))

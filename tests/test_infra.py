@@ -171,7 +171,8 @@ def test_cfn_lint_is_clean(cdk_out):
 def test_checkov_passes_and_every_suppression_has_its_readme_reason(cdk_out, templates):
     from infra.suppressions import SUPPRESSIONS
 
-    out = subprocess.run([str(infra_bin("checkov")), "-d", str(cdk_out), "--framework", "cloudformation", "-o", "json",
+    files = [a for s in STACKS for a in ("-f", str(cdk_out / f"{s}.template.json"))]
+    out = subprocess.run([str(infra_bin("checkov")), *files, "--framework", "cloudformation", "-o", "json",
                           "--skip-download"], capture_output=True, text=True)
     reports = json.loads(out.stdout)
     reports = reports if isinstance(reports, list) else [reports]

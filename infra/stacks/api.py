@@ -18,8 +18,9 @@ from infra.stacks.common import AWS, LAMBDA_RUNTIME, Context, allow, arn, policy
 from infra.stacks.storage import StorageStack
 from infra.stacks.web import WebStack
 
-ROUTES = ("GET /health", "GET /v1/cities", "GET /v1/forecast/{city}", "GET /v1/forecast/{city}/image", "GET /docs",
-          "GET /openapi.json")
+#: The app's GET routes (the page at "/" is on CloudFront); tests/test_infra.py compares them with the app.
+ROUTES = ("GET /health", "GET /v1/cities", "GET /v1/forecast/{city}", "GET /v1/forecast/{city}/image",
+          "GET /docs", "GET /docs/oauth2-redirect", "GET /redoc", "GET /openapi.json")
 ACCESS_LOG_FORMAT = ('{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","route":"$context.routeKey",'
                      '"status":"$context.status","latency":"$context.integrationLatency","time":"$context.requestTime"}')
 
@@ -42,8 +43,11 @@ class ApiStack(cdk.Stack):
             allow("ListServing", ["s3:ListBucket"], [s3_arn(lake)], StringLike={"s3:prefix": ["serving/*"]}),
             allow("DataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
             allow("LivePredictions", ["sagemaker:InvokeEndpoint"], [arn("sagemaker", f"endpoint/{AWS.endpoint}")]),
+            # The image model and its region are settings (AQICAST_BEDROCK_IMAGE_MODEL, _REGION): any
+            # region's foundation models, and the account's cross-region inference profiles.
             allow("ShareImageBackground", ["bedrock:InvokeModel", "bedrock:GetFoundationModel"],
-                  [arn("bedrock", "foundation-model/*", account=False)]),
+                  [f"arn:{cdk.Aws.PARTITION}:bedrock:*::foundation-model/*",
+                   f"arn:{cdk.Aws.PARTITION}:bedrock:*:{cdk.Aws.ACCOUNT_ID}:inference-profile/*"]),
             allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"],
                   [arn("logs", f"log-group:/aws/lambda/{function_name}:*")]),
         ])
