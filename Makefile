@@ -111,7 +111,9 @@ $(CDK_CLI): infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund --ignore-scripts
 	touch $(CDK_CLI)
 
+# The API stack's asset is make lambda's zip (built first when missing).
 synth: $(INFRA_STAMP)
+	test -f build/lambda/aqicast-api.zip || $(MAKE) lambda
 	$(INFRA_PY) infra/app.py -o cdk.out
 
 # With DRY_RUN=1: print every command (stacks, uploads, parameters), no AWS credentials needed.
