@@ -16,7 +16,7 @@ SUPPRESSIONS: dict[str, str] = {
     "CKV_AWS_174": "the distribution uses the default *.cloudfront.net certificate, whose minimum protocol "
                    "CloudFront fixes; a custom domain's certificate would set TLSv1.2_2021",
     "CKV_AWS_158": "CloudWatch log groups use the service's encryption; a customer managed key would need a key "
-                   "policy for logs.<region>.amazonaws.com in every stack",
+                   "policy for the logs service principal in every stack",
     "CKV_AWS_86": "CloudFront standard logs need ACLs on the log bucket (object ownership not enforced); "
                   "the page is static and the API stage keeps access logs",
 }
