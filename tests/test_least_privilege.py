@@ -87,7 +87,7 @@ def test_the_api_lambda_needs_only_what_its_role_allows(moto_server, monkeypatch
 
     from tests.sample_lakes import build_serving_lake
 
-    lake = Path(build_serving_lake(tmp_path / "lake"))
+    lake = Path(build_serving_lake(tmp_path / "lake", days=2))  # a short history: the same calls
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="aqicast-lake")
     for path in sorted((lake / "serving").rglob("*.json")):
