@@ -15,7 +15,7 @@ COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda bench-global
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda bench-global infra-venv infra-cli synth deploy
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
@@ -28,6 +28,8 @@ help:
 	@echo "make fuzz   - the long reliability runs: 5,000 damaged-object cases and 30 SIGKILLs of aqicast etl"
 	@echo "make lock   - re-resolve requirements*.txt from requirements*.in (MWAA constraints, README Environments)"
 	@echo "make lambda - the API's Lambda package build/lambda/aqicast-api.zip (python3.12 x86_64)"
+	@echo "make synth  - synthesise the AWS stacks (infra/, CDK) into cdk.out/"
+	@echo "make deploy - deploy to AWS with AWS_PROFILE (README: Deploy to AWS); make deploy DRY_RUN=1 prints the commands"
 
 venv: $(STAMP)
 
@@ -66,7 +68,7 @@ browser:
 	   $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >>$$log 2>&1; \
 	then rm -f $$log; else tail -n 20 $$log >&2; echo "warning: could not install chromium (log: $$log)" >&2; fi
 
-test: $(STAMP) $(COMPOSE) browser
+test: $(STAMP) $(COMPOSE) browser $(INFRA_STAMP)
 	$(PY) -m pytest -n 2 --timeout 900
 
 bench: $(STAMP)
@@ -110,6 +112,7 @@ lock: | $(STAMP)
 	uv pip compile requirements.in --python-version $(MWAA_PYTHON) -o requirements.txt
 	uv pip compile requirements-dev.in --python-version $(MWAA_PYTHON) -o requirements-dev.txt
 	uv pip compile requirements-lambda.in --python-version $(LAMBDA_PYTHON) --python-platform $(LAMBDA_PLATFORM) -o requirements-lambda.txt
+	uv pip compile requirements-infra.in --python-version 3.11 -o requirements-infra.txt
 
 # The API's Lambda deployment package (python3.12, x86_64, manylinux wheels of requirements-lambda.txt):
 # deploy/lambda/build.py; cached, rebuilt when its inputs change. The IaC stack deploys this path.
@@ -117,5 +120,36 @@ LAMBDA_ZIP := build/lambda/aqicast-api.zip
 lambda: $(STAMP)
 	$(PY) deploy/lambda/build.py --out $(LAMBDA_ZIP)
 
+# -- AWS infrastructure (infra/: CDK v2 in Python) ------------------------------------------------
+# A side venv: CDK's jsii pins typeguard 2.x and checkov an older boto3, so neither goes into the
+# MWAA, Lambda or Glue sets. The CDK CLI (npm, pinned in infra/package-lock.json) only for deploy.
+INFRA_VENV := .venv-infra
+INFRA_PY := $(INFRA_VENV)/bin/python
+INFRA_STAMP := $(INFRA_VENV)/.installed
+CDK_CLI := infra/node_modules/.bin/cdk
+DRY_RUN ?=
+
+infra-venv: $(INFRA_STAMP)
+
+$(INFRA_STAMP): requirements-infra.txt | $(STAMP)
+	$(UV) venv --quiet --allow-existing -p $(shell command -v $(PYTHON)) $(INFRA_VENV)
+	$(UV) pip sync --quiet -p $(INFRA_PY) requirements-infra.txt
+	touch $(INFRA_STAMP)
+
+infra-cli: $(CDK_CLI)
+
+$(CDK_CLI): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund --ignore-scripts
+	touch $(CDK_CLI)
+
+# The API stack's asset is make lambda's zip (built first when missing).
+synth: $(INFRA_STAMP)
+	test -f build/lambda/aqicast-api.zip || $(MAKE) lambda
+	$(INFRA_PY) infra/app.py -o cdk.out
+
+# With DRY_RUN=1: print every command (stacks, uploads, parameters), no AWS credentials needed.
+deploy: $(STAMP) $(INFRA_STAMP) $(if $(DRY_RUN),,$(CDK_CLI) lambda)
+	DRY_RUN=$(DRY_RUN) PYTHON=$(PY) bash deploy/deploy-aws.sh
+
 clean:
-	rm -rf $(VENV) $(COMPOSE_VENV) var .airflow build
+	rm -rf $(VENV) $(COMPOSE_VENV) $(INFRA_VENV) var .airflow build cdk.out infra/node_modules

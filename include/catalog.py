@@ -61,3 +61,12 @@ def snapshot(day: dt.date | str) -> str:
 def share_image(day: dt.date | str, city_id: int) -> str:
     """Keyed by the gazetteer's numeric id, never by a name a user typed."""
     return f"{IMAGES}/date={_day(day)}/{int(city_id)}.png"
+
+
+# -- the artifacts bucket and the raw sources (the infrastructure's lifecycle rules and IAM policies
+# are written from these, infra/stacks) -------------------------------------------------------------
+ARTIFACTS_GLUE = "glue"            # <artifacts>/glue/: the Glue job script and packages
+ARTIFACTS_AUTOPILOT = "autopilot"  # <artifacts>/autopilot/<job>/: Autopilot's CSVs and output (scratch)
+ARTIFACTS_MODELS = "models"        # <artifacts>/models/: registered model artifacts
+#: The public buckets the crawler and the ETL read (``s3://<bucket>/...`` under the raw root).
+RAW_BUCKETS = ("openaq-fetches", "noaa-gsod-pds", "openaq-data-archive")

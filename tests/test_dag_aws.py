@@ -102,8 +102,12 @@ def run_dag(conf: dict):
 
 def test_aws_path_end_to_end_with_real_requests(aws_env, moto_server):
     # The post-deploy check and the batch forecast send the same one-city CSV: one queued answer.
+    from tests.aws_calls import assert_least_privilege, record_calls
+    from tests.infra_synth import principals
+
     queue_endpoint_answers(moto_server, ["88"])
-    run = run_dag({"retrain": "force"})
+    with record_calls() as calls:
+        run = run_dag({"retrain": "force"})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert run.state == "success", states
     # Only the aws graph exists, and everything but the rollback ran.
@@ -152,6 +156,10 @@ def test_aws_path_end_to_end_with_real_requests(aws_env, moto_server):
     forecasts = Lake("s3://aqicast-lake").read_partition("forecasts/city_daily", DAY)
     assert forecasts[["city", "aqi_pred", "method", "model_version"]].to_dict("records") == [
         {"city": "Beijing", "aqi_pred": 88, "method": "model", "model_version": "1"}]
+    # Least privilege: every call the DAG's tasks made is allowed to MWAA's execution role (infra/).
+    assert_least_privilege(calls, principals()["aqicast-mwaa"], expect={
+        "glue:StartCrawler", "glue:StartJobRun", "sagemaker:CreateAutoMLJobV2", "sagemaker:CreateEndpoint",
+        "sagemaker:InvokeEndpoint", "s3:PutObject", "iam:PassRole"})
 
 
 def test_rollback_points_the_endpoint_back_with_update_endpoint():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from include import catalog
 from include.backends.base import LakeAndRaw
 from include.endpoint_csv import CONTENT_TYPE, decode_predictions, encode_rows
 
@@ -51,7 +52,7 @@ class AwsBackend(LakeAndRaw):
         from include.training.registry import SageMakerRegistry
 
         return SageMakerRegistry(self.sagemaker, s3_client=self.s3, group=self.settings.model_group,
-                                 artifact_prefix=f"{self.settings.aws.artifacts}/models")
+                                 artifact_prefix=f"{self.settings.aws.artifacts}/{catalog.ARTIFACTS_MODELS}")
 
     def champion_model(self, champion: "ModelVersion") -> "EndpointModel":
         return EndpointModel(self.sagemaker_runtime, self.settings.aws.endpoint,

@@ -17,6 +17,7 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
+from include import catalog
 from include.training.dataset import TARGET, feature_columns, matrix
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,7 +56,7 @@ def export_training_data(split: "Split", s3, *, artifacts: str, role_arn: str, r
     name = job_name(split.day, run_id)
     train_csv, val_csv, features = training_csvs(split)
     bucket, _, prefix = artifacts.removeprefix("s3://").partition("/")
-    base = "/".join(p for p in (prefix, "autopilot", name) if p)
+    base = "/".join(p for p in (prefix, catalog.ARTIFACTS_AUTOPILOT, name) if p)
     s3.put_object(Bucket=bucket, Key=f"{base}/train/train.csv", Body=train_csv)
     s3.put_object(Bucket=bucket, Key=f"{base}/validation/validation.csv", Body=val_csv)
     s3.put_object(Bucket=bucket, Key=f"{base}/features.json", Body=json.dumps(features).encode())
