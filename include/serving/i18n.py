@@ -28,6 +28,8 @@ Pure Python, no I/O: imported by the API at cold start.
 """
 from __future__ import annotations
 
+import functools
+
 from include.categories import CATEGORIES, SCALE_LEVELS, level_of
 
 LANGUAGES = ("en", "zh-Hans", "es")
@@ -71,6 +73,7 @@ def parse_accept_language(header: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
+@functools.lru_cache(maxsize=512)  # clients send few distinct headers: negotiate each once
 def negotiate(lang: str | None = None, accept_language: str | None = None) -> str:
     """The language to answer in: ``lang`` when the catalogue has it, else the first supported
     language of ``accept_language``, else English (``*`` means any: English)."""
@@ -242,8 +245,13 @@ SCALE_LABELS = {  # the index's short name (badge); non-official outside each sc
 
 
 def level_text(scale: str, index: float, lang: str) -> dict:
-    """Name, colour and health texts of ``index`` on ``scale`` in ``lang`` (with their source)."""
-    k = level_of(scale, index)
+    """Name, colour and health texts of ``index`` on ``scale`` in ``lang`` (with their source).
+    The same dict for every index of a level: read it, never change it."""
+    return _level(scale, level_of(scale, index), lang)
+
+
+@functools.lru_cache(maxsize=None)
+def _level(scale: str, k: int, lang: str) -> dict:
     name, effects, who, general, sensitive = SCALE_TEXTS[scale][lang][k]
     src = SOURCES[(scale, lang)]
     return {"level": k, "name": name, "color": SCALE_LEVELS[scale][k][3], "key": SCALE_LEVELS[scale][k][0],

@@ -325,13 +325,17 @@ class ForecastService:
             "aqi": v["aqi"], "aqi_range": v["aqi_range"], "category": info["name"], "color": info["color"],
             "dominant_pollutant": v["dominant_pollutant"] if wanted != "us" else c["dominant_pollutant"],
             "health": {k: info[k] for k in ("general", "sensitive_groups", "who_is_concerned", "effects", "official", "source")},
-            "scales": {k: {"aqi": x["aqi"], "aqi_range": x["aqi_range"], "category": i18n.level_text(k, x["aqi"], lang)["name"],
-                           "color": i18n.level_text(k, x["aqi"], lang)["color"], "label": i18n.SCALE_LABELS[k][lang]}
-                       for k, x in values.items()},
+            "scales": {k: self._scale_value(k, x, lang) for k, x in values.items()},
             "model_version": c["model_version"], "method": c["method"], **self._fallback(us, v, wanted, lang),
             "history": [{"date": d, "aqi": a} for d, a in zip(history, series)],
             "image_url": f"/v1/forecast/{c['city_id']}/image?scale={wanted}&lang={lang}",
         }
+
+    @staticmethod
+    def _scale_value(code: str, v: dict, lang: str) -> dict:
+        level = i18n.level_text(code, v["aqi"], lang)
+        return {"aqi": v["aqi"], "aqi_range": v["aqi_range"], "category": level["name"], "color": level["color"],
+                "label": i18n.SCALE_LABELS[code][lang]}
 
     @staticmethod
     def _fallback(us: dict, v: dict, wanted: str, lang: str) -> dict:
