@@ -23,7 +23,6 @@ baseline.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -39,7 +38,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 OUT = REPO / "bench" / "out"
 sys.path.insert(0, str(REPO / "bench"))
-from _common import build_lake as _build_lake, free_port, percentile, start_server as _start_server  # noqa: E402
+from _common import build_lake as _build_lake, free_port, percentile, start_server as _start_server, write_report  # noqa: E402
 
 TARGET_P99_MS, TARGET_IMPORT_S = 20.0, 0.5
 HANDLER = "include.serving.lambda_handler"
@@ -202,10 +201,7 @@ def run(args, lake: str) -> int:
           + ", ".join(f"{k} {v:.0f}" for k, v in list(imp["by_top_package_ms"].items())[:8]))
     print("largest cumulative imports (ms): "
           + ", ".join(f"{d['module']} {d['cumulative_ms']:.0f}" for d in imp["dominant_modules"][:8]))
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(f"\nwrote {out}")
+    write_report(args.out, report, "\n")
     return 0
 
 
