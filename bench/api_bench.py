@@ -14,8 +14,9 @@
    pass``. One more run with ``-X importtime`` names the modules that dominate.
 With ``--baseline-repo``, the same lake is also served by that checkout's code (e.g. main before a
 change), measured in the same run, baseline first, then this tree's API again on a name in another
-script and another language (``--extra-path``); the report gives p99 and p50 as ratios to the
-baseline.
+script and another language (``--extra-path``); then both apps in this one process, in alternating
+rounds of 100 requests through Starlette's TestClient (machine load hits both alike, which separate
+servers on a shared machine do not). The report gives p50 and p99 as ratios to the baseline.
 
 3. Prints a table and writes ``bench/out/api_bench.json``. Targets (reported, not asserted):
    p99 < 20 ms, handler import < 0.5 s.
@@ -143,6 +144,48 @@ def main(argv=None) -> int:
             shutil.rmtree(Path(lake).parent, ignore_errors=True)
 
 
+def in_process(baseline_repo: Path, lake: str, path: str, rounds: int = 20, per_round: int = 100) -> dict:
+    """Both APIs in this one process (the baseline's ``service.py`` and ``app.py`` loaded from its
+    checkout under other module names), called through Starlette's TestClient in alternating rounds
+    so that machine load hits both alike: p50/p99 of each and their ratios."""
+    import importlib.util
+    import types
+
+    from fastapi.testclient import TestClient
+
+    from include.serving.app import create_app
+    from include.serving.service import ForecastService
+    from include.serving.store import LocalStore
+
+    serving = baseline_repo / "include" / "serving"
+    spec = importlib.util.spec_from_file_location("baseline_service", serving / "service.py")
+    service = importlib.util.module_from_spec(spec)
+    sys.modules["baseline_service"] = service
+    spec.loader.exec_module(service)
+    app = types.ModuleType("baseline_app")
+    app.__file__ = str(serving / "app.py")
+    sys.modules["baseline_app"] = app  # pydantic resolves the models' annotations through it
+    source = (serving / "app.py").read_text().replace("from include.serving.service import", "from baseline_service import")
+    exec(compile(source, app.__file__, "exec"), app.__dict__)  # noqa: S102 - our own other checkout
+    clients = {"baseline": TestClient(app.create_app(service.ForecastService(LocalStore(lake)))),
+               "this tree": TestClient(create_app(ForecastService(LocalStore(lake))))}
+    for client in clients.values():
+        for _ in range(per_round):
+            client.get(path).raise_for_status()
+    times: dict[str, list[float]] = {k: [] for k in clients}
+    for _ in range(rounds):
+        for name, client in clients.items():
+            for _ in range(per_round):
+                t0 = time.perf_counter_ns()
+                client.get(path).raise_for_status()
+                times[name].append((time.perf_counter_ns() - t0) / 1e6)
+    out = {k: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99), "requests": len(v)} for k, v in times.items()}
+    out["p50_ratio"] = out["this tree"]["p50_ms"] / out["baseline"]["p50_ms"]
+    out["p99_ratio"] = out["this tree"]["p99_ms"] / out["baseline"]["p99_ms"]
+    out["path"] = path
+    return out
+
+
 def measured(repo: Path, lake: str, args, path: str | None = None) -> dict:
     port = free_port()
     server = _start_server(repo, lake, port, timeout_s=30)
@@ -162,6 +205,8 @@ def run(args, lake: str) -> int:
     baseline = measured(Path(args.baseline_repo).resolve(), lake, args) if args.baseline_repo else None
     lat = measured(REPO, lake, args)
     extra = measured(REPO, lake, args, args.extra_path) if args.baseline_repo else None
+    same = (in_process(Path(args.baseline_repo).resolve(), lake, f"/v1/forecast/{args.city or 'Delhi'}")
+            if args.baseline_repo else None)
     imp = import_times(lake, args.imports)
 
     h, j, b = imp["handler"], imp["json"], imp["bare"]
@@ -175,7 +220,8 @@ def run(args, lake: str) -> int:
     }
     if baseline:
         report["baseline"] = {"repo": str(Path(args.baseline_repo).resolve()), "latency": baseline, "extra": extra,
-                              "p99_ratio": lat["p99_ms"] / baseline["p99_ms"], "p50_ratio": lat["p50_ms"] / baseline["p50_ms"]}
+                              "p99_ratio": lat["p99_ms"] / baseline["p99_ms"], "p50_ratio": lat["p50_ms"] / baseline["p50_ms"],
+                              "in_process": same}
     ok = lambda flag: "ok" if flag else "OVER"  # noqa: E731
     print(f"\nGET {lat['path']}  ({lat['requests']} sequential requests on one keep-alive connection, "
           f"{lat['warmup']} warm-up; statuses {lat['statuses']}; {lat['body_bytes']} B body)")
@@ -191,6 +237,9 @@ def run(args, lake: str) -> int:
               f"{baseline['p99_ms']:.2f} ms   this tree / baseline: p50 x{b_['p50_ratio']:.2f}, p99 x{b_['p99_ratio']:.2f}")
         print(f"{'this tree, ' + extra['path'][:22]:34} {extra['p50_ms']:>9.2f} / {extra['p99_ms']:.2f} ms (p50 / p99), "
               f"statuses {extra['statuses']}")
+        print(f"{'same process, alternating rounds':34} baseline {same['baseline']['p50_ms']:.2f} / "
+              f"{same['baseline']['p99_ms']:.2f} ms, this tree {same['this tree']['p50_ms']:.2f} / "
+              f"{same['this tree']['p99_ms']:.2f} ms: p50 x{same['p50_ratio']:.2f}, p99 x{same['p99_ratio']:.2f}")
     print(f"\ncold import, median of {h['runs']} fresh interpreters")
     print(f"{'import ' + HANDLER:34} {h['import_s']:>10.3f} s {'< 0.5 s':>10}  {ok(report['meets']['handler_import'])}"
           f"   (pandas loaded: {h['pandas_loaded']})")
