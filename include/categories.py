@@ -117,7 +117,7 @@ NATIONAL_SCALE = {"CN": "cn", "IN": "in"}
 
 
 def scale_for_country(country: str | None) -> str:
-    return NATIONAL_SCALE.get((country or "").upper(), "us")
+    return NATIONAL_SCALE.get(country.upper(), "us") if isinstance(country, str) else "us"
 
 
 def level_of(scale: str, index: float) -> int:
