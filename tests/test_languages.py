@@ -280,3 +280,16 @@ def test_national_forecast_from_the_us_model(lake):
     expected = scale("in").sub_index(pol, us_to_concentration(pol, [pred[i]]))[0][0]
     assert out.loc[i, "national_pred"] == expected and out.loc[i, "national_scale"] == "in"
     assert out.loc[i, "national_lower"] <= out.loc[i, "national_pred"] <= out.loc[i, "national_upper"]
+
+
+def test_a_snapshot_with_a_broken_national_value_is_rejected(lake):
+    from include.serving.service import BadSnapshot, parse_snapshot
+
+    snap = json.loads(open(lake.path("serving/latest.json"), "rb").read())
+    assert parse_snapshot(json.dumps(snap).encode())["cities"]
+    for broken in ({"scale": "eu", "aqi_pred": 100}, {"scale": "in", "aqi_pred": "high"},
+                   {"scale": "in", "aqi_pred": 100.5}, {"scale": "in", "aqi_pred": 100, "history": "x"}, [1]):
+        bad = json.loads(json.dumps(snap))
+        bad["cities"][0]["national"] = broken
+        with pytest.raises(BadSnapshot, match="national"):
+            parse_snapshot(json.dumps(bad).encode())

@@ -101,6 +101,17 @@ def parse_snapshot(data: bytes) -> dict:
         if not all(isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)
                    and (h[1] is None or isinstance(h[1], _NUMBER)) for h in c["history"]):
             raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}].history is not [[date, aqi], ...]")
+        nat = c.get("national")
+        if nat is not None and not (
+                isinstance(nat, dict) and nat.get("scale") in SCALE_CODES
+                and all(isinstance(nat.get(k), _NUMBER) and not isinstance(nat.get(k), bool) and _integral(nat.get(k))
+                        for k in ("aqi_pred",))
+                and all(nat.get(k) is None or (isinstance(nat.get(k), _NUMBER) and _integral(nat.get(k)))
+                        for k in ("aqi_lower", "aqi_upper"))
+                and isinstance(nat.get("history", []), list)
+                and all(v is None or isinstance(v, _NUMBER) for v in nat.get("history", []))
+                and isinstance(nat.get("dominant_pollutant"), _OPT_TEXT)):
+            raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}].national is not a national forecast")
     return snap
 
 
@@ -149,6 +160,7 @@ class NameIndex:
         self.main = {}
         for c in cities:
             self.main.setdefault(search_key(c["city"]), c)
+        self.main_keys = sorted((search_key(c["city"]), i) for i, c in enumerate(cities))
         self.alphabetical = sorted(cities, key=lambda c: (search_key(c["city"]), c["country"] or "", c["city_id"]))
 
     def name(self, c: dict, lang: str) -> str:
@@ -163,19 +175,14 @@ class NameIndex:
         key = search_key(text)
         if not key:
             return self.alphabetical[:limit]
-        found: dict[int, dict] = {}
-        hits = []
-        for k, i in self.keys[bisect.bisect_left(self.keys, (key, -1)):]:
-            if not k.startswith(key):
-                break
-            c = self.cities[i]
-            if c["city_id"] not in found:
-                found[c["city_id"]] = c
-                hits.append((k != search_key(c["city"]), len(k), search_key(c["city"]), c["city_id"]))
-            if len(found) >= max(limit * 4, 50):  # enough to rank; never the whole list
-                break
-        hits.sort()  # the gazetteer name first, then shorter (closer) names
-        return [self.by_id[h[3]] for h in hits[:limit]]
+        found: dict[int, dict] = {}  # gazetteer names first (alphabetical), then alternate names
+        for keys in (self.main_keys, self.keys):
+            for j in range(bisect.bisect_left(keys, (key, -1)), len(keys)):  # no copy of the list
+                k, i = keys[j]
+                if not k.startswith(key) or len(found) >= limit:
+                    break
+                found.setdefault(self.cities[i]["city_id"], self.cities[i])
+        return list(found.values())
 
     def suggest(self, name: str, n: int = 5) -> list[dict]:
         key = search_key(name)
