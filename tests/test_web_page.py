@@ -108,6 +108,14 @@ def text(drv, element_id: str) -> str:
     return drv.find_element("id", element_id).text.strip()
 
 
+def offered(drv) -> list[str]:
+    """The type-ahead's visible options, read in one script call (the list is re-rendered as the
+    user types, so element handles can go stale between two WebDriver calls)."""
+    return drv.execute_script(
+        "const l = document.getElementById('city-list');"
+        "return l.hidden ? [] : [...l.querySelectorAll('li')].map((li) => li.dataset.city);")
+
+
 def shown_city(drv, name):
     wait(drv, lambda d: text(d, "city-name") == name and d.find_element("id", "result").is_displayed(),
          what=f"the forecast card of {name}")
@@ -124,8 +132,7 @@ def test_search_shows_the_api_forecast_image_and_chart(driver, base_url):
     assert driver.find_element("css selector", "label[for=city-input]").text == "City"
     box.clear()
     box.send_keys("Del")
-    wait(driver, lambda d: [li.get_attribute("data-city") for li in d.find_elements("css selector", "#city-list li")
-                            if li.is_displayed()] == ["Delhi"], what="the type-ahead to offer Delhi")
+    wait(driver, lambda d: offered(d) == ["Delhi"], what="the type-ahead to offer Delhi")
     assert box.get_attribute("aria-expanded") == "true"
     box.send_keys(Keys.ARROW_DOWN, Keys.ENTER)  # by keyboard
     shown_city(driver, "Delhi")
@@ -233,8 +240,7 @@ def test_the_page_in_chinese(driver_zh, base_url):
     box = driver_zh.find_element("id", "city-input")
     box.clear()
     box.send_keys("德")  # type-ahead in Chinese script, answered in Chinese
-    wait(driver_zh, lambda d: "德里" in [li.get_attribute("data-city") for li in d.find_elements("css selector", "#city-list li")
-                                      if li.is_displayed()], what="the type-ahead to offer 德里")
+    wait(driver_zh, lambda d: "德里" in offered(d), what="the type-ahead to offer 德里")
     box.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
     shown_city(driver_zh, "德里")
     wait(driver_zh, lambda d: d.execute_script("return document.getElementById('share-img').naturalWidth") == 1080,
