@@ -146,7 +146,7 @@ def test_bedrock_request_and_background(lake):
     payload = json.dumps({"images": [base64.b64encode(png_bytes()).decode()]}).encode()
     service = ForecastService(LocalStore(lake.root), background=bedrock_background(bedrock, "amazon.nova-canvas-v1:0"))
     city = service.find("Mumbai")
-    fc = service.forecast("Mumbai")
+    fc = service.forecast("Mumbai", scale="us")  # the mood follows the EPA category, whatever the card's scale
     with Stubber(bedrock) as stub:
         stub.add_response("invoke_model", {"body": io.BytesIO(payload), "contentType": "application/json"},
                           {"modelId": "amazon.nova-canvas-v1:0", "contentType": "application/json",

@@ -378,7 +378,9 @@ class ForecastService:
         if data is None:
             from include.serving.image import render_share_image
 
-            background = self.background(c, fc) if self.background else None
+            # the illustration's mood follows the EPA category in English, whatever the card's scale and language
+            mood = {**fc, "category": i18n.level_text("us", fc["scales"]["us"]["aqi"], "en")["name"]}
+            background = self.background(c, mood) if self.background else None
             history = [(dt.date.fromisoformat(h["date"]), h["aqi"]) for h in fc["history"]]
             data = render_share_image(city=fc["city"], country=c["country"], day=dt.date.fromisoformat(fc["forecast_date"]),
                                       aqi=fc["aqi"], dominant=fc["dominant_pollutant"], history=history,
