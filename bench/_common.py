@@ -54,3 +54,13 @@ def start_server(repo: Path, lake: str, port: int, *, env: dict | None = None, l
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"the server did not answer /health within {timeout_s:.0f} s")
+
+
+def write_report(path: str | Path, report: dict, lead: str = "") -> None:
+    """Write a bench's JSON report and say where."""
+    import json
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"{lead}wrote {out}")

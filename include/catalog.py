@@ -27,7 +27,8 @@ REGISTRY = "registry"                            # registry/<group>/v<NNNN>/ (lo
 CHAMPION_POINTER = "serving/champion.json"       # the local "endpoint": which version serves
 SNAPSHOT_LATEST = "serving/latest.json"          # what the API reads
 SNAPSHOTS = "serving/forecasts"                  # serving/forecasts/date=D.json
-IMAGES = "serving/images"                        # serving/images/date=D/<city_id>.png
+IMAGES = "serving/images"                        # serving/images/date=D/<city_id>[.<scale>.<lang>].png
+NAMES = "serving/names"                          # serving/names/<digest>.json: city names, all scripts
 
 
 def _day(day: dt.date | str) -> str:
@@ -58,9 +59,20 @@ def snapshot(day: dt.date | str) -> str:
     return f"{SNAPSHOTS}/date={_day(day)}.json"
 
 
-def share_image(day: dt.date | str, city_id: int) -> str:
-    """Keyed by the gazetteer's numeric id, never by a name a user typed."""
-    return f"{IMAGES}/date={_day(day)}/{int(city_id)}.png"
+def share_image(day: dt.date | str, city_id: int, scale: str = "us", lang: str = "en") -> str:
+    """Keyed by the gazetteer's numeric id, never by a name a user typed; ``scale`` and ``lang``
+    are codes from fixed lists (checked here), the US/English image keeps the plain name."""
+    if not (scale.isalnum() and lang.replace("-", "").isalnum()):
+        raise ValueError(f"bad scale or language code: {scale!r}, {lang!r}")
+    suffix = "" if (scale, lang) == ("us", "en") else f".{scale}.{lang}"
+    return f"{IMAGES}/date={_day(day)}/{int(city_id)}{suffix}.png"
+
+
+def names_document(digest: str) -> str:
+    """The city-names document a snapshot points to (content-addressed: never rewritten)."""
+    if not digest.isalnum():
+        raise ValueError(f"bad names digest {digest!r}")
+    return f"{NAMES}/{digest}.json"
 
 
 # -- the artifacts bucket and the raw sources (the infrastructure's lifecycle rules and IAM policies

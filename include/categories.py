@@ -92,3 +92,40 @@ def category_info(aqi: float) -> dict:
         if aqi <= c.upper:
             return asdict(c)
     return asdict(CATEGORIES[-1])
+
+
+# ---- every scale's levels (pure Python: the API names and colours a value of any scale) --------
+
+#: Index ranges and colours of each scale's levels, lowest first: (lower, upper or None, colour).
+#: The official names and health texts, in every language, are in ``include.serving.i18n``; the
+#: English names here are the keys the curated ``aqi_<scale>_category`` columns hold.
+SCALE_LEVELS: dict[str, tuple[tuple[str, int, int | None, str], ...]] = {
+    "us": tuple((c.name, c.lower, c.upper if i < len(CATEGORIES) - 1 else None, c.color)
+                for i, c in enumerate(CATEGORIES)),
+    # HJ 633-2012 Table 2 (一级..六级: 优, 良, 轻度污染, 中度污染, 重度污染, 严重污染) and its colours.
+    "cn": (("Excellent", 0, 50, "#00E400"), ("Good", 51, 100, "#FFFF00"),
+           ("Lightly Polluted", 101, 150, "#FF7E00"), ("Moderately Polluted", 151, 200, "#FF0000"),
+           ("Heavily Polluted", 201, 300, "#99004C"), ("Severely Polluted", 301, None, "#7E0023")),
+    # CPCB National AQI (2014): names and the colours of CPCB's bulletins.
+    "in": (("Good", 0, 50, "#00B050"), ("Satisfactory", 51, 100, "#92D050"),
+           ("Moderate", 101, 200, "#FFFF00"),  # "Moderately polluted" in the 2014 report
+           ("Poor", 201, 300, "#FF9900"), ("Very Poor", 301, 400, "#FF0000"), ("Severe", 401, None, "#C00000")),
+}
+SCALE_CODES = tuple(SCALE_LEVELS)
+#: The national scale of a country (ISO 3166 alpha-2), where aqicast has one; every other city: "us".
+NATIONAL_SCALE = {"CN": "cn", "IN": "in"}
+
+
+def scale_for_country(country: str | None) -> str:
+    return NATIONAL_SCALE.get(country.upper(), "us") if isinstance(country, str) else "us"
+
+
+def level_of(scale: str, index: float) -> int:
+    """0-based level of an (integer) index on ``scale``; the top level is open-ended."""
+    if index is None or (isinstance(index, float) and math.isnan(index)):
+        raise ValueError(f"level_of needs one index value, got {index!r}")
+    levels = SCALE_LEVELS[scale]
+    for i, (_, _, upper, _) in enumerate(levels[:-1]):
+        if index <= upper:
+            return i
+    return len(levels) - 1

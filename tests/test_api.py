@@ -49,21 +49,21 @@ def test_health_and_city_search(client):
 
 
 def test_forecast_answer(client, lake):
-    r = client.get("/v1/forecast/Delhi")
+    r = client.get("/v1/forecast/Delhi", params={"scale": "us"})
     assert r.status_code == 200
     body = r.json()
     fc = lake.read_partition("forecasts/city_daily", DAY_INDIA).set_index("city").loc["Delhi"]
-    assert body["aqi"] == fc["aqi_pred"] and body["forecast_date"] == "2019-01-12"
+    assert body["aqi"] == fc["aqi_pred"] and body["forecast_date"] == "2019-01-12" and body["scale"] == "us"
     assert body["category"] == category([body["aqi"]])[0] and body["color"].startswith("#")
-    assert body["health"]["general"] and body["health"]["sensitive_groups"]
+    assert body["health"]["general"] and body["health"]["sensitive_groups"] and body["health"]["official"]
     assert body["fallback"] is True and "persistence" in body["fallback_reason"]
     assert [h["date"] for h in body["history"]][-1] == "2019-01-11" and len(body["history"]) == 7
-    assert client.get("/v1/forecast/delhi").json()["aqi"] == body["aqi"]          # case-insensitive
+    assert client.get("/v1/forecast/delhi?scale=us").json()["aqi"] == body["aqi"]  # case-insensitive
     assert client.get(f"/v1/forecast/{body['city_id']}").json()["city"] == "Delhi"  # by GeoNames id
 
 
 def test_unknown_city_gives_404_with_suggestions(client):
-    r = client.get("/v1/forecast/Dehli")
+    r = client.get("/v1/forecast/Dellhi")
     assert r.status_code == 404 and "Delhi" in r.json()["suggestions"]
     assert client.get("/v1/forecast/Atlantis").status_code == 404
 
@@ -97,14 +97,18 @@ def test_names_never_reach_the_store(lake, tmp_path):
 
 
 def test_share_image_is_rendered_then_cached(client, lake):
-    r = client.get("/v1/forecast/Delhi/image")
+    r = client.get("/v1/forecast/Delhi/image?scale=us")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     img = Image.open(io.BytesIO(r.content))
     assert img.size == (1080, 1080)
     city_id = client.get("/v1/forecast/Delhi").json()["city_id"]
     cached = lake.path("serving", "images", "date=2019-01-11", f"{city_id}.png")
     assert open(cached, "rb").read() == r.content
-    assert client.get("/v1/forecast/Delhi/image").content == r.content
+    assert client.get("/v1/forecast/Delhi/image?scale=us").content == r.content
+    # Each (scale, language) has its own cached image: India's scale (Delhi's default), in Chinese.
+    zh = client.get("/v1/forecast/Delhi/image", headers={"Accept-Language": "zh-CN"})
+    assert zh.status_code == 200 and zh.content != r.content
+    assert open(lake.path("serving", "images", "date=2019-01-11", f"{city_id}.in.zh-Hans.png"), "rb").read() == zh.content
 
 
 def test_live_endpoint_answers_and_failures_fall_back(lake):
@@ -122,9 +126,9 @@ def test_live_endpoint_answers_and_failures_fall_back(lake):
         if delhi_x is None:
             for c in service.snapshot()["cities"]:
                 c["x"] = [c["aqi_today"]]
-        live = service.forecast("Delhi")
+        live = service.forecast("Delhi", scale="us")
         assert live["aqi"] == 123 and live["fallback"] is False and live["category"] == "Unhealthy for Sensitive Groups"
-        down = service.forecast("Delhi")
+        down = service.forecast("Delhi", scale="us")
         assert down["fallback"] is True and "live model unavailable" in down["fallback_reason"]
         assert down["aqi"] == delhi["aqi_pred"]
 
@@ -142,7 +146,7 @@ def test_bedrock_request_and_background(lake):
     payload = json.dumps({"images": [base64.b64encode(png_bytes()).decode()]}).encode()
     service = ForecastService(LocalStore(lake.root), background=bedrock_background(bedrock, "amazon.nova-canvas-v1:0"))
     city = service.find("Mumbai")
-    fc = service.forecast("Mumbai")
+    fc = service.forecast("Mumbai", scale="us")  # the mood follows the EPA category, whatever the card's scale
     with Stubber(bedrock) as stub:
         stub.add_response("invoke_model", {"body": io.BytesIO(payload), "contentType": "application/json"},
                           {"modelId": "amazon.nova-canvas-v1:0", "contentType": "application/json",
@@ -190,8 +194,8 @@ def test_lambda_handler_under_an_api_gateway_event(lake, monkeypatch):
     resp = lh.handler(event, None)
     assert resp["statusCode"] == 200
     assert json.loads(resp["body"])["city"] == "Delhi"
-    bad = lh.handler({**event, "rawPath": "/v1/forecast/Dehli", "requestContext": {**event["requestContext"], "http": {
-        **event["requestContext"]["http"], "path": "/v1/forecast/Dehli"}}}, None)
+    bad = lh.handler({**event, "rawPath": "/v1/forecast/Dellhi", "requestContext": {**event["requestContext"], "http": {
+        **event["requestContext"]["http"], "path": "/v1/forecast/Dellhi"}}}, None)
     assert bad["statusCode"] == 404 and "Delhi" in json.loads(bad["body"])["suggestions"]
 
 

@@ -200,16 +200,20 @@ def test_cpcb_best_rule_and_rates(cpcb_report):
         "published, ours missing: no PM2.5/PM10"] == pytest.approx(94, abs=5)
 
 
-def test_national_columns_stay_out_of_the_features():
-    """The curated table carries aqi_cn*/aqi_in*; city_daily (the features) must not pass them on,
-    so the model's feature set is unchanged."""
+def test_city_daily_carries_each_national_index_of_its_top_monitor():
+    """The features get each national scale's city index (the highest among the city's monitors,
+    as for the US AQI) and its dominant pollutant; the category names stay in the curated table."""
     from include.etl.daily import COLUMNS, NATIONAL_COLUMNS
-    from include.etl.features import CITY_KEYS, STATS, SUBINDICES, city_daily
+    from include.etl.features import CITY_KEYS, NATIONAL, NATIONAL_DOMINANT, STATS, SUBINDICES, city_daily
 
     assert set(NATIONAL_COLUMNS) <= set(COLUMNS)
-    row = {c: 1.0 for c in STATS + SUBINDICES} | {k: "x" for k in CITY_KEYS} | {
-        "city_id": 1, "date": "2024-01-01", "location_id": 7, "aqi": 60.0, "dominant_pollutant": "pm25",
-        "aqi_cn": 70.0, "aqi_cn_dominant": "pm25", "aqi_cn_category": "Good",
-        "aqi_in": 80.0, "aqi_in_dominant": "pm25", "aqi_in_category": "Satisfactory"}
-    out = city_daily(pd.DataFrame([row]))
-    assert not set(out.columns) & set(NATIONAL_COLUMNS)
+    base = {c: 1.0 for c in STATS + SUBINDICES} | {k: "x" for k in CITY_KEYS} | {
+        "city_id": 1, "date": "2024-01-01", "aqi": 60.0, "dominant_pollutant": "pm25",
+        "aqi_cn_category": "Good", "aqi_in_category": "Satisfactory"}
+    rows = [base | {"location_id": 7, "aqi_cn": 70.0, "aqi_cn_dominant": "pm25", "aqi_in": 120.0, "aqi_in_dominant": "pm10"},
+            base | {"location_id": 8, "aqi_cn": 90.0, "aqi_cn_dominant": "o3", "aqi_in": None, "aqi_in_dominant": None}]
+    out = city_daily(pd.DataFrame(rows))
+    assert len(out) == 1 and set(NATIONAL + NATIONAL_DOMINANT) <= set(out.columns)
+    assert not {"aqi_cn_category", "aqi_in_category"} & set(out.columns)
+    r = out.iloc[0]
+    assert (r["aqi_cn"], r["aqi_cn_dominant"], r["aqi_in"], r["aqi_in_dominant"]) == (90.0, "o3", 120.0, "pm10")

@@ -49,8 +49,7 @@ def base_url(tmp_path_factory):
     sock.close()
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
+def _chromium(tmp_path_factory, accept_language: str):
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (os.path.isfile(p) and os.access(p, os.X_OK))]
     if missing:
         pytest.fail(f"missing {', '.join(missing)}: {INSTALL_HINT}", pytrace=False)
@@ -69,8 +68,9 @@ def driver(tmp_path_factory):
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={profile}", f"--window-size={WINDOW[0]},{WINDOW[1]}",
-                 "--force-device-scale-factor=1", "--lang=en-GB"):
+                 "--force-device-scale-factor=1", f"--lang={accept_language.split(',')[0]}"):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
     try:
         drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     except Exception as exc:  # noqa: BLE001 - say what to do, then fail
@@ -78,6 +78,21 @@ def driver(tmp_path_factory):
     finally:
         driver_finder.SeleniumManager.binary_paths = original
     drv.set_window_size(*WINDOW)
+    return drv, profile
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    drv, profile = _chromium(tmp_path_factory, "en-GB,en")
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def driver_zh(tmp_path_factory):
+    """A browser whose user reads Simplified Chinese (Accept-Language: zh-CN)."""
+    drv, profile = _chromium(tmp_path_factory, "zh-CN,zh")
     yield drv
     drv.quit()
     shutil.rmtree(profile, ignore_errors=True)
@@ -91,6 +106,14 @@ def wait(drv, condition, timeout=15, what="condition"):
 
 def text(drv, element_id: str) -> str:
     return drv.find_element("id", element_id).text.strip()
+
+
+def offered(drv) -> list[str]:
+    """The type-ahead's visible options, read in one script call (the list is re-rendered as the
+    user types, so element handles can go stale between two WebDriver calls)."""
+    return drv.execute_script(
+        "const l = document.getElementById('city-list');"
+        "return l.hidden ? [] : [...l.querySelectorAll('li')].map((li) => li.dataset.city);")
 
 
 def shown_city(drv, name):
@@ -109,8 +132,7 @@ def test_search_shows_the_api_forecast_image_and_chart(driver, base_url):
     assert driver.find_element("css selector", "label[for=city-input]").text == "City"
     box.clear()
     box.send_keys("Del")
-    wait(driver, lambda d: [li.get_attribute("data-city") for li in d.find_elements("css selector", "#city-list li")
-                            if li.is_displayed()] == ["Delhi"], what="the type-ahead to offer Delhi")
+    wait(driver, lambda d: offered(d) == ["Delhi"], what="the type-ahead to offer Delhi")
     assert box.get_attribute("aria-expanded") == "true"
     box.send_keys(Keys.ARROW_DOWN, Keys.ENTER)  # by keyboard
     shown_city(driver, "Delhi")
@@ -119,16 +141,19 @@ def test_search_shows_the_api_forecast_image_and_chart(driver, base_url):
     assert text(driver, "aqi-value") == str(api["aqi"])
     assert text(driver, "category") == api["category"]
     assert "Sulphur" not in text(driver, "pollutant") and text(driver, "pollutant")
-    assert text(driver, "advice-general") == api["health"]["general"]
-    assert text(driver, "advice-sensitive") == api["health"]["sensitive_groups"]
+    # Delhi is shown in India's scale (its default), with CPCB's health impacts and the US AQI beside it
+    assert api["scale"] == "in" and text(driver, "scale-label") == "India AQI"
+    assert api["health"]["effects"] in text(driver, "effects") and api["health"]["general"] is None
+    assert not driver.find_element("id", "advice-general").is_displayed()
+    assert f"US AQI {api['scales']['us']['aqi']}" in text(driver, "other-scales")
     assert api["model_version"] in text(driver, "model")
     assert driver.find_element("id", "fallback").is_displayed() is api["fallback"] is True
     assert driver.current_url.endswith("?city=Delhi")
 
-    # the big number: EPA colour behind it, text with the better contrast (Delhi is Hazardous: white on maroon)
+    # the big number: the scale's colour behind it, text with the better contrast (Delhi is Severe: white on red)
     bg, fg = driver.execute_script(
         "const s = getComputedStyle(document.getElementById('aqi-badge')); return [s.backgroundColor, s.color];")
-    assert bg == "rgb(126, 0, 35)" and api["color"] == "#7E0023" and fg == "rgb(255, 255, 255)"
+    assert api["color"] == "#C00000" and bg == "rgb(192, 0, 0)" and fg == "rgb(255, 255, 255)"
     assert driver.execute_script("return aqicast.textOn('#FFFF00')") == "#000000"
 
     wait(driver, lambda d: d.execute_script(
@@ -146,11 +171,11 @@ def test_search_shows_the_api_forecast_image_and_chart(driver, base_url):
 
 
 def test_unknown_city_offers_the_suggestions_as_links(driver, base_url):
-    driver.get(base_url + "/?city=Dehli")
+    driver.get(base_url + "/?city=Dellhi")
     wait(driver, lambda d: d.find_elements("css selector", "#suggestions a"), what="the suggestions")
     assert "No forecast for" in text(driver, "problem")
     links = {a.text: a for a in driver.find_elements("css selector", "#suggestions a")}
-    assert "Delhi" in links and links["Delhi"].get_attribute("href").endswith("?city=Delhi")
+    assert "Delhi" in links and links["Delhi"].get_attribute("href").endswith("?city=Delhi&lang=en")
     links["Delhi"].click()
     shown_city(driver, "Delhi")
     assert not driver.find_element("id", "problem").is_displayed()
@@ -167,7 +192,7 @@ def test_bad_name_says_why(driver, base_url):
 
 
 def test_missing_days_are_gaps(driver, base_url):
-    driver.get(base_url + "/?city=Mumbai")
+    driver.get(base_url + "/?city=Mumbai&scale=us")  # the US scale's colours
     shown_city(driver, "Mumbai")
     driver.execute_script("""aqicast.renderChart(
         [{date: '2019-01-05', aqi: 40}, {date: '2019-01-06', aqi: null}, {date: '2019-01-07', aqi: 75},
@@ -192,3 +217,44 @@ def test_screenshot(driver, base_url, tmp_path):
     img.verify()
     width, height = driver.execute_script("return [window.innerWidth, window.innerHeight]")
     assert img.size == (width, height) and width == WINDOW[0] and abs(height - WINDOW[1]) <= 150
+
+
+# -- the page in Chinese ----------------------------------------------------------------------------
+
+def test_the_page_in_chinese(driver_zh, base_url):
+    from selenium.webdriver.common.keys import Keys
+
+    driver_zh.get(base_url + "/?city=" + "孟买")
+    shown_city(driver_zh, "孟买")  # found by its Chinese name, shown in Chinese
+    assert driver_zh.find_element("tag name", "html").get_attribute("lang") == "zh-Hans"
+    assert driver_zh.find_element("css selector", "label[for=city-input]").text == "城市"
+    assert text(driver_zh, "go") == "查看预报" and driver_zh.title.startswith("孟买")
+    api = httpx.get(f"{base_url}/v1/forecast/Mumbai", headers={"Accept-Language": "zh-CN"}).json()
+    assert api["lang"] == "zh-Hans" and text(driver_zh, "category") == api["category"]
+    assert text(driver_zh, "scale-label") == "印度 AQI" and api["health"]["effects"] in text(driver_zh, "effects")
+    assert text(driver_zh, "aqi-value") == str(api["aqi"])
+    assert "颗粒物" in text(driver_zh, "pollutant")
+    legend = [li.text for li in driver_zh.find_elements("css selector", "#legend li")]
+    assert legend[0].startswith("好") and legend[-1] == "虚线框：预报"
+
+    box = driver_zh.find_element("id", "city-input")
+    box.clear()
+    box.send_keys("德")  # type-ahead in Chinese script, answered in Chinese
+    wait(driver_zh, lambda d: "德里" in offered(d), what="the type-ahead to offer 德里")
+    box.send_keys(Keys.ARROW_DOWN, Keys.ENTER)
+    shown_city(driver_zh, "德里")
+    wait(driver_zh, lambda d: d.execute_script("return document.getElementById('share-img').naturalWidth") == 1080,
+         timeout=30, what="the share image")
+    assert "lang=zh-Hans" in driver_zh.find_element("id", "share-img").get_attribute("src")
+
+    driver_zh.get(base_url + "/?city=Bombey")
+    wait(driver_zh, lambda d: d.find_elements("css selector", "#suggestions a"), what="the suggestions")
+    assert "没有“Bombey”的预报" in text(driver_zh, "problem") and "您是不是要找" in text(driver_zh, "problem")
+    assert "孟买" in [a.text for a in driver_zh.find_elements("css selector", "#suggestions a")]
+
+
+def test_lang_parameter_overrides_the_browser_language(driver_zh, base_url):
+    driver_zh.get(base_url + "/?city=Mumbai&lang=es")
+    shown_city(driver_zh, "Mumbai")
+    assert driver_zh.find_element("tag name", "html").get_attribute("lang") == "es"
+    assert text(driver_zh, "go") == "Ver pronóstico" and text(driver_zh, "scale-label") == "AQI India"

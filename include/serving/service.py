@@ -6,6 +6,7 @@ becomes part of a path or an S3 key: keys are built from the gazetteer's numeric
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
 import json
@@ -16,14 +17,19 @@ import time
 from typing import Any, Callable, NamedTuple
 
 from include.catalog import SNAPSHOT_LATEST, share_image
-from include.categories import category_info
+from include.categories import SCALE_CODES, scale_for_country
+from include.serving import i18n
 from include.serving.store import Store
-from include.text import fold as _fold
+from include.text import search_key
 
 log = logging.getLogger(__name__)
 MAX_NAME = 80
-# Letters and digits of any script, spaces and the punctuation real place names use.
-_NAME_RE = re.compile(r"^[^\W_](?:[\w .,'’‘()\-]*[\w.)])?$", re.UNICODE)
+# Letters, combining marks (Devanagari vowel signs, Thai tones...) and digits of any script, spaces
+# and the punctuation real place names use; a name starts with a letter or digit. The marks are
+# written out as their own class because Python's \w has no combining marks ("मुंबई").
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff" \
+         "\u0e31-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f"
+_NAME_RE = re.compile(rf"^[^\W_](?:[\w{_MARKS} .,'’‘()\-]*[\w{_MARKS}.)])?$", re.UNICODE)
 
 
 class BadCityName(ValueError):
@@ -36,6 +42,10 @@ class UnknownCity(LookupError):
     def __init__(self, name: str, suggestions: list[str]):
         super().__init__(f"no forecast for city {name!r}")
         self.suggestions = suggestions
+
+
+class NoScale(LookupError):
+    """400: the city has no forecast in the scale asked for."""
 
 
 class NoForecasts(RuntimeError):
@@ -91,6 +101,17 @@ def parse_snapshot(data: bytes) -> dict:
         if not all(isinstance(h, list) and len(h) == 2 and isinstance(h[0], str)
                    and (h[1] is None or isinstance(h[1], _NUMBER)) for h in c["history"]):
             raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}].history is not [[date, aqi], ...]")
+        nat = c.get("national")
+        if nat is not None and not (
+                isinstance(nat, dict) and nat.get("scale") in SCALE_CODES
+                and all(isinstance(nat.get(k), _NUMBER) and not isinstance(nat.get(k), bool) and _integral(nat.get(k))
+                        for k in ("aqi_pred",))
+                and all(nat.get(k) is None or (isinstance(nat.get(k), _NUMBER) and _integral(nat.get(k)))
+                        for k in ("aqi_lower", "aqi_upper"))
+                and isinstance(nat.get("history", []), list)
+                and all(v is None or isinstance(v, _NUMBER) for v in nat.get("history", []))
+                and isinstance(nat.get("dominant_pollutant"), _OPT_TEXT)):
+            raise BadSnapshot(f"{SNAPSHOT_LATEST} is not a snapshot: cities[{i}].national is not a national forecast")
     return snap
 
 
@@ -107,9 +128,73 @@ def check_name(name: str) -> str:
     return name
 
 
+class NameIndex:
+    """Every city of a snapshot by every name it has, built once per snapshot: the gazetteer name,
+    the GeoNames id and the alternate names of the names document (any script), all as
+    :func:`include.text.search_key` keys (case- and accent-insensitive).
+
+    ``exact`` answers a full name in one dict lookup; ``keys`` (sorted) answers a prefix with a
+    bisection; ``suggest`` (on a miss only) adds close spellings of the gazetteer names. Where two
+    cities share a key, the one with today's AQI known wins, then the first in the snapshot."""
+
+    def __init__(self, cities: list[dict], names: dict[str, dict]):
+        self.cities = cities
+        self.exact: dict[str, dict] = {}
+        self.display: dict[int, dict[str, str]] = {}
+        pairs: set[tuple[str, int]] = set()
+        by_id = {c["city_id"]: c for c in cities}
+        ranked = sorted(range(len(cities)), key=lambda i: (cities[i].get("aqi_today") is None, i))
+        for i in ranked:
+            c = cities[i]
+            extra = names.get(str(c["city_id"])) or {}
+            keys = [search_key(c["city"]), *(k for k in extra.get("keys", ()) if isinstance(k, str))]
+            for k in dict.fromkeys(k for k in keys if k):
+                self.exact.setdefault(k, c)
+                pairs.add((k, i))
+            self.exact.setdefault(str(c["city_id"]), c)
+            zh = extra.get("zh-Hans")
+            if isinstance(zh, str) and zh.strip():
+                self.display[c["city_id"]] = {"zh-Hans": zh}
+        self.keys = sorted(pairs)
+        self.by_id = by_id
+        self.main = {}
+        for c in cities:
+            self.main.setdefault(search_key(c["city"]), c)
+        self.main_keys = sorted((search_key(c["city"]), i) for i, c in enumerate(cities))
+        self.alphabetical = sorted(cities, key=lambda c: (search_key(c["city"]), c["country"] or "", c["city_id"]))
+
+    def name(self, c: dict, lang: str) -> str:
+        """The city's name in ``lang`` where the gazetteer has it, else its gazetteer name."""
+        return self.display.get(c["city_id"], {}).get(lang, c["city"])
+
+    def find(self, name: str) -> dict | None:
+        return self.exact.get(name if name.isdigit() else search_key(name))
+
+    def prefix(self, text: str, limit: int) -> list[dict]:
+        """Cities with a name starting with ``text`` (all cities, by name, for an empty prefix)."""
+        key = search_key(text)
+        if not key:
+            return self.alphabetical[:limit]
+        found: dict[int, dict] = {}  # gazetteer names first (alphabetical), then alternate names
+        for keys in (self.main_keys, self.keys):
+            for j in range(bisect.bisect_left(keys, (key, -1)), len(keys)):  # no copy of the list
+                k, i = keys[j]
+                if not k.startswith(key) or len(found) >= limit:
+                    break
+                found.setdefault(self.cities[i]["city_id"], self.cities[i])
+        return list(found.values())
+
+    def suggest(self, name: str, n: int = 5) -> list[dict]:
+        key = search_key(name)
+        close = difflib.get_close_matches(key, list(self.main), n=n, cutoff=0.6)
+        starts = self.prefix(key[:3], n) if len(key) >= 3 else []
+        out = list({c["city_id"]: c for c in [self.main[k] for k in close] + starts}.values())
+        return out[:n]
+
+
 class _Loaded(NamedTuple):
     snap: dict
-    index: dict[str, dict]
+    index: NameIndex
     raw: bytes
 
 
@@ -171,7 +256,7 @@ class ForecastService:
             else:
                 try:
                     snap = parse_snapshot(data)
-                    self._loaded, self._problem = _Loaded(snap, self._build_index(snap), data), None
+                    self._loaded, self._problem = _Loaded(snap, NameIndex(snap["cities"], self._names(snap)), data), None
                     return
                 except BadSnapshot as exc:
                     problem = exc
@@ -186,37 +271,89 @@ class ForecastService:
     def snapshot(self) -> dict:
         return self._state().snap
 
-    @staticmethod
-    def _build_index(snap: dict) -> dict[str, dict]:
-        index: dict[str, dict] = {}
-        for c in sorted(snap["cities"], key=lambda c: -(c.get("aqi_today") is not None)):
-            index.setdefault(_fold(c["city"]), c)
-            index.setdefault(str(c["city_id"]), c)
-        return index
+    def _names(self, snap: dict) -> dict[str, dict]:
+        """The snapshot's names document; empty (gazetteer names only, with a warning) when it is
+        missing or unreadable: search by alternate names must not take the API down."""
+        key = snap.get("names")
+        if not isinstance(key, str):
+            return {}
+        try:
+            data = self.store.get(key)
+            doc = json.loads(data) if data is not None else None
+        except Exception as exc:  # noqa: BLE001
+            log.warning("names document %s unreadable (%s): searching by gazetteer names only", key, exc)
+            return {}
+        if not isinstance(doc, dict) or not isinstance(doc.get("cities"), dict):
+            log.warning("names document %s missing or not a names document: searching by gazetteer names only", key)
+            return {}
+        return {k: v for k, v in doc["cities"].items() if isinstance(v, dict)}
 
-    def cities(self, prefix: str = "", limit: int = 20) -> list[dict]:
-        snap = self._state().snap
-        key = _fold(check_name(prefix)) if prefix else ""
-        found = [c for c in snap["cities"] if _fold(c["city"]).startswith(key)]
-        found.sort(key=lambda c: (_fold(c["city"]), c["country"]))
-        return [{"city_id": c["city_id"], "city": c["city"], "country": c["country"]} for c in found[:limit]]
+    def cities(self, prefix: str = "", limit: int = 20, lang: str = "en") -> list[dict]:
+        index = self._state().index
+        found = index.prefix(check_name(prefix) if prefix else "", limit)
+        return [{"city_id": c["city_id"], "city": index.name(c, lang), "country": c["country"],
+                 "gazetteer_name": c["city"]} for c in found]
 
-    def find(self, name: str, state: _Loaded | None = None) -> dict:
+    def find(self, name: str, state: _Loaded | None = None, lang: str = "en") -> dict:
         state = state or self._state()
         name = check_name(name)
-        hit = state.index.get(name if name.isdigit() else _fold(name))
+        hit = state.index.find(name)
         if hit is None:
-            names = sorted({c["city"] for c in state.snap["cities"]})
-            folded = {_fold(n): n for n in names}
-            close = difflib.get_close_matches(_fold(name), list(folded), n=5, cutoff=0.6)
-            starts = [n for f, n in folded.items() if f.startswith(_fold(name)[:3])] if len(name) >= 3 else []
-            raise UnknownCity(name, list(dict.fromkeys([folded[c] for c in close] + starts))[:5])
+            raise UnknownCity(name, [state.index.name(c, lang) for c in state.index.suggest(name)])
         return hit
 
     # -- answers ----------------------------------------------------------------------------------
-    def forecast(self, name: str, state: _Loaded | None = None) -> dict:
+    def forecast(self, name: str, state: _Loaded | None = None, *, lang: str = "en", scale: str | None = None) -> dict:
+        """Tomorrow's forecast for ``name`` in ``lang``, on ``scale`` (default: the city's national
+        scale where it has one, else the US AQI); ``scales`` carries every scale the city has."""
         state = state or self._state()
-        snap, c = state.snap, self.find(name, state)
+        snap, c = state.snap, self.find(name, state, lang)
+        us = self._us(snap, c)
+        nat = c.get("national") if isinstance(c.get("national"), dict) else None
+        values = {"us": us}
+        if nat and nat.get("scale") in SCALE_CODES and nat.get("aqi_pred") is not None:
+            values[nat["scale"]] = {"aqi": int(nat["aqi_pred"]), "aqi_range": [nat.get("aqi_lower"), nat.get("aqi_upper")],
+                                    "dominant_pollutant": nat.get("dominant_pollutant"), "method": nat.get("method"),
+                                    "history": nat.get("history") or []}
+        wanted = scale or scale_for_country(c["country"])
+        if wanted not in values:
+            if scale is not None:
+                raise NoScale(f"no {scale!r} forecast for {c['city']}: this city has {', '.join(sorted(values))}")
+            wanted = "us"  # the national value is missing today: the US AQI
+        v = values[wanted]
+        info = i18n.level_text(wanted, v["aqi"], lang)
+        history = [d for d, _ in c["history"]]
+        series = v["history"] if wanted != "us" else [a for _, a in c["history"]]
+        series = list(series) + [None] * (len(history) - len(series))
+        return {
+            "city": state.index.name(c, lang), "gazetteer_name": c["city"], "city_id": c["city_id"], "country": c["country"],
+            "lang": lang, "scale": wanted, "scale_label": i18n.SCALE_LABELS[wanted][lang],
+            "forecast_date": snap["forecast_date"], "issued_from": snap["issued_from"], "issued_at": c["issued_at"],
+            "aqi": v["aqi"], "aqi_range": v["aqi_range"], "category": info["name"], "color": info["color"],
+            "dominant_pollutant": v["dominant_pollutant"] if wanted != "us" else c["dominant_pollutant"],
+            "health": {k: info[k] for k in ("general", "sensitive_groups", "who_is_concerned", "effects", "official", "source")},
+            "scales": {k: self._scale_value(k, x, lang) for k, x in values.items()},
+            "model_version": c["model_version"], "method": c["method"], **self._fallback(us, v, wanted, lang),
+            "history": [{"date": d, "aqi": a} for d, a in zip(history, series)],
+            "image_url": f"/v1/forecast/{c['city_id']}/image?scale={wanted}&lang={lang}",
+        }
+
+    @staticmethod
+    def _scale_value(code: str, v: dict, lang: str) -> dict:
+        level = i18n.level_text(code, v["aqi"], lang)
+        return {"aqi": v["aqi"], "aqi_range": v["aqi_range"], "category": level["name"], "color": level["color"],
+                "label": i18n.SCALE_LABELS[code][lang]}
+
+    @staticmethod
+    def _fallback(us: dict, v: dict, wanted: str, lang: str) -> dict:
+        """The US forecast's fallback state; on a national scale also when its value is today's."""
+        if wanted == "us" or v.get("method") != "persistence" or us["fallback"]:
+            return {"fallback": us["fallback"], "fallback_reason": us["fallback_reason"]}
+        return {"fallback": True, "fallback_reason": f"tomorrow's {i18n.SCALE_LABELS[wanted]['en']} is today's: the "
+                                                     "model's forecast converts to it only when PM2.5 or PM10 dominates"}
+
+    def _us(self, snap: dict, c: dict) -> dict:
+        """The US AQI forecast: the live endpoint where there is one, else the batch forecast."""
         aqi, fallback, reason = c["aqi_pred"], c["method"] != "model", None
         if fallback:
             reason = "no approved model yet: persistence (tomorrow = today)"
@@ -227,34 +364,27 @@ class ForecastService:
             except Exception as exc:  # noqa: BLE001 - the endpoint failing must not fail the answer
                 log.warning("endpoint failed for %s, serving the batch forecast: %s", c["city"], exc)
                 fallback, reason = True, f"live model unavailable ({type(exc).__name__}); batch forecast of {snap['issued_from']}"
-        info = category_info(aqi)
-        return {
-            "city": c["city"], "city_id": c["city_id"], "country": c["country"],
-            "forecast_date": snap["forecast_date"], "issued_from": snap["issued_from"], "issued_at": c["issued_at"],
-            "aqi": aqi, "aqi_range": [c["aqi_lower"], c["aqi_upper"]], "category": info["name"], "color": info["color"],
-            "dominant_pollutant": c["dominant_pollutant"],
-            "health": {"general": info["advice_general"], "sensitive_groups": info["advice_sensitive"],
-                       "who_is_concerned": info["who_is_concerned"], "effects": info["health_effects"]},
-            "model_version": c["model_version"], "method": c["method"], "fallback": fallback, "fallback_reason": reason,
-            "history": [{"date": d, "aqi": a} for d, a in c["history"]],
-            "image_url": f"/v1/forecast/{c['city_id']}/image",
-        }
+        return {"aqi": aqi, "aqi_range": [c["aqi_lower"], c["aqi_upper"]], "dominant_pollutant": c["dominant_pollutant"],
+                "fallback": fallback, "fallback_reason": reason, "history": [a for _, a in c["history"]]}
 
-    def image(self, name: str) -> tuple[bytes | None, str | None]:
-        """The share PNG (bytes) or, where the store can presign, its URL. Cached per (city, date)."""
+    def image(self, name: str, *, lang: str = "en", scale: str | None = None) -> tuple[bytes | None, str | None]:
+        """The share PNG (bytes) or, where the store can presign, its URL. Cached per (city, date,
+        scale, language)."""
         state = self._state()
-        fc = self.forecast(name, state)
+        fc = self.forecast(name, state, lang=lang, scale=scale)
         c = self.find(name, state)
-        key = share_image(fc["issued_from"], c["city_id"])  # never the raw name
+        key = share_image(fc["issued_from"], c["city_id"], fc["scale"], lang)  # never the raw name
         data = self.store.get(key)
         if data is None:
             from include.serving.image import render_share_image
 
-            background = self.background(c, fc) if self.background else None
+            # the illustration's mood follows the EPA category in English, whatever the card's scale and language
+            mood = {**fc, "category": i18n.level_text("us", fc["scales"]["us"]["aqi"], "en")["name"]}
+            background = self.background(c, mood) if self.background else None
             history = [(dt.date.fromisoformat(h["date"]), h["aqi"]) for h in fc["history"]]
-            data = render_share_image(city=c["city"], country=c["country"], day=dt.date.fromisoformat(fc["forecast_date"]),
+            data = render_share_image(city=fc["city"], country=c["country"], day=dt.date.fromisoformat(fc["forecast_date"]),
                                       aqi=fc["aqi"], dominant=fc["dominant_pollutant"], history=history,
-                                      background=background, ascii_city=c["city"])
+                                      background=background, ascii_city=c["city"], scale=fc["scale"], lang=lang)
             self.store.put(key, data, "image/png")
         url = self.store.url(key)
         return (None, url) if url else (data, None)

@@ -10,7 +10,9 @@ if TYPE_CHECKING:  # pragma: no cover
 TARGET = "target_aqi"
 #: Columns that identify a row or are not numeric inputs; everything else numeric is a feature.
 NOT_FEATURES = {"city_id", "city", "city_country", "city_lat", "city_lon", "city_tz", "date", "target_date",
-                "weather_date", "dominant_pollutant", TARGET}
+                "weather_date", "dominant_pollutant", TARGET,
+                # other national scales: their D+1 targets (never inputs) and dominant pollutants (text)
+                "target_aqi_cn", "target_aqi_in", "aqi_cn_dominant", "aqi_in_dominant"}
 
 
 def feature_columns(df: "pd.DataFrame") -> list[str]:

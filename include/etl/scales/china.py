@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from include.categories import SCALE_LEVELS
 from include.etl.scales import Level, categorize, piecewise
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -62,14 +63,7 @@ POLLUTANTS = ("pm25", "pm10", "o3_8h", "o3_1h", "no2_24h", "so2_24h", "co_24h")
 PRIMARY_NAME = {k: k.split("_")[0] for k in BREAKPOINTS}
 
 #: HJ 633-2012 Table 2: levels (一级..六级), English names and colours (RGB of the standard).
-LEVELS: tuple[Level, ...] = (
-    Level("Excellent", 0, 50, "#00E400"),               # 优, green
-    Level("Good", 51, 100, "#FFFF00"),                  # 良, yellow
-    Level("Lightly Polluted", 101, 150, "#FF7E00"),     # 轻度污染, orange
-    Level("Moderately Polluted", 151, 200, "#FF0000"),  # 中度污染, red
-    Level("Heavily Polluted", 201, 300, "#99004C"),     # 重度污染, purple
-    Level("Severely Polluted", 301, None, "#7E0023"),   # 严重污染, maroon
-)
+LEVELS: tuple[Level, ...] = tuple(Level(*lv) for lv in SCALE_LEVELS["cn"])
 
 _NOT_DEFINED_ABOVE = {"so2_1h", "o3_8h"}  # footnotes: the other averaging period is used instead
 

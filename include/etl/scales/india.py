@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from include.categories import SCALE_LEVELS
 from include.etl.scales import Level, categorize, overall as _overall, piecewise
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,14 +52,7 @@ UNITS = {k: ("mg/m³" if k == "co" else "µg/m³") for k in BREAKPOINTS}
 POLLUTANTS = ("pm25", "pm10", "no2", "o3", "co", "so2", "nh3", "pb")
 MIN_POLLUTANTS = 3
 
-LEVELS: tuple[Level, ...] = (
-    Level("Good", 0, 50, "#00B050"),
-    Level("Satisfactory", 51, 100, "#92D050"),
-    Level("Moderate", 101, 200, "#FFFF00"),  # "Moderately polluted" in the 2014 report
-    Level("Poor", 201, 300, "#FF9900"),
-    Level("Very Poor", 301, 400, "#FF0000"),
-    Level("Severe", 401, None, "#C00000"),
-)
+LEVELS: tuple[Level, ...] = tuple(Level(*lv) for lv in SCALE_LEVELS["in"])
 
 
 def round_half_up(x):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from include.categories import CATEGORIES
+from include.categories import SCALE_LEVELS
 from include.etl import aqi as _epa
 from include.etl.scales import Level
 
@@ -14,8 +14,7 @@ NAME = "us"
 POLLUTANTS = _epa.POLLUTANTS
 BREAKPOINTS = _epa.BREAKPOINTS
 UNITS = {"pm25": "µg/m³", "pm10": "µg/m³", "o3_8h": "ppm", "o3_1h": "ppm", "co": "ppm", "so2": "ppb", "no2": "ppb"}
-LEVELS = tuple(Level(c.name, c.lower, c.upper if i < len(CATEGORIES) - 1 else None, c.color)
-               for i, c in enumerate(CATEGORIES))
+LEVELS = tuple(Level(*lv) for lv in SCALE_LEVELS["us"])
 sub_index = _epa.sub_index
 category = _epa.category
 
