@@ -44,18 +44,29 @@ def _manifest(backend: "Backend", day: dt.date) -> dict | None:
     return backend.lake.read_json(path) if backend.lake.exists(path) else None
 
 
-def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1,
+ENGINES = ("local", "spark")
+
+
+def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1, engine: str = "local",
         progress: Callable[[str], None] | None = None) -> list[dict]:
     """The ETL of ``days`` (sorted, each its own partitions, idempotent): curated tables,
     quarantine, run report and features. A day with a crawler manifest reads exactly its objects.
 
     With ``jobs`` > 1 the days' curated partitions are built in parallel processes, then every
-    day's features in one pass (the same function as the daily build, so the same rows)."""
+    day's features in one pass (the same function as the daily build, so the same rows). With
+    ``engine="spark"`` both stages run as Spark tasks, one date per task (``app.spark_etl``; on
+    the session of ``settings.spark_master``, or Glue's)."""
     from include.etl.pipeline import run_etl
 
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     days = sorted(days)
     rules = backend.settings.etl
-    if jobs <= 1 or len(days) == 1:
+    if engine == "spark":
+        from include.app import spark_etl
+
+        reports = spark_etl.etl(backend, days, progress=progress)
+    elif jobs <= 1 or len(days) == 1:
         reports = []
         for day in days:
             reports.append(run_etl(day, backend.lake, backend.raw, manifest=_manifest(backend, day), rules=rules))
