@@ -68,33 +68,38 @@ def pairs_within(points, targets, chord: float):
     """Every (point row, target row) pair of unit vectors whose chord distance is at most ``chord``
     (padded so rounding can only add pairs; callers apply their exact rule to each pair).
 
-    Targets sorted by z (sine of latitude) once; a point's candidates are the band |dz| <= chord,
-    checked exactly, in chunks of a few million pairs. For these sizes (25,000 cities, 12,000
-    stations, 10,000s of points) this costs less than importing ``scipy.spatial`` (about 0.8 s of
-    CPU per process, on every ETL run) for a KD-tree."""
+    A 3-D grid of cubes of side ``chord``: targets sorted by cube once, a point's candidates are the
+    targets of its cube and the 26 around it, each pair then checked exactly. For these sizes
+    (25,000 cities, 12,000 stations, 10,000s of points) this takes milliseconds, less than importing
+    ``scipy.spatial`` for a KD-tree (about 0.8 s of CPU on every ETL run)."""
     import numpy as np
 
     r = chord * (1 + 1e-9) + 1e-12
-    order = np.argsort(targets[:, 2], kind="stable")
-    z = targets[order, 2]
-    lo = np.searchsorted(z, points[:, 2] - r, side="left")
-    sizes = np.searchsorted(z, points[:, 2] + r, side="right") - lo
+    span = int(np.ceil(1.0 / r)) + 2  # cube coordinates lie in [-span, span)
+
+    def cubes(v):
+        return np.floor(v / r).astype(np.int64) + span
+
+    side = 2 * span
+    t_cube = cubes(targets)
+    t_key = (t_cube[:, 0] * side + t_cube[:, 1]) * side + t_cube[:, 2]
+    order = np.argsort(t_key, kind="stable")
+    t_key = t_key[order]
+    p_cube = cubes(points)
     found_p, found_t = [], []
-    start, n = 0, len(points)
-    while start < n:
-        stop = start + 1
-        budget = int(sizes[start])
-        while stop < n and budget + sizes[stop] <= 4_000_000:
-            budget += int(sizes[stop])
-            stop += 1
-        s = sizes[start:stop]
-        p = np.repeat(np.arange(start, stop), s)
-        offset = np.arange(len(p)) - np.repeat(np.cumsum(s) - s, s)
-        t = order[np.repeat(lo[start:stop], s) + offset]
-        keep = ((points[p] - targets[t]) ** 2).sum(axis=1) <= r * r
-        found_p.append(p[keep])
-        found_t.append(t[keep])
-        start = stop
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for dz in (-1, 0, 1):
+                key = ((p_cube[:, 0] + dx) * side + p_cube[:, 1] + dy) * side + p_cube[:, 2] + dz
+                lo = np.searchsorted(t_key, key, side="left")
+                sizes = np.searchsorted(t_key, key, side="right") - lo
+                if not sizes.any():
+                    continue
+                p = np.repeat(np.arange(len(points)), sizes)
+                t = order[np.repeat(lo, sizes) + np.arange(len(p)) - np.repeat(np.cumsum(sizes) - sizes, sizes)]
+                keep = ((points[p] - targets[t]) ** 2).sum(axis=1) <= r * r
+                found_p.append(p[keep])
+                found_t.append(t[keep])
     if not found_p:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(found_p), np.concatenate(found_t)
