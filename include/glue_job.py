@@ -4,7 +4,7 @@ date for the features. The daily run passes one date (and its late-data window);
 DAG passes the whole range.
 
 Deployed by ``deploy/mwaa/deploy.sh`` to ``<artifacts>/glue/glue_job.py``, with this project as a
-wheel (``--extra-py-files``) and its pinned third-party set (``requirements-glue.txt`` without
+zip (``--extra-py-files``) and its pinned third-party set (``requirements-glue.txt`` without
 PySpark, which Glue provides) as a requirements file for ``--additional-python-modules``; see
 ``glue_job_kwargs`` and ``deploy/mwaa/build.py``.
 
@@ -21,21 +21,22 @@ import sys
 #: Where deploy/mwaa/deploy.sh puts the job's files under the artifacts bucket.
 GLUE_PREFIX = "glue"
 SCRIPT = "glue_job.py"
-WHEEL = "aqicast-0.1.0-py3-none-any.whl"
+PACKAGE = "aqicast.zip"  # the include package (deploy/mwaa/build.py)
 REQUIREMENTS = "requirements-glue.txt"
 
 
 def glue_paths(artifacts: str) -> dict[str, str]:
-    """The S3 locations of the job's script, wheel and requirements file under ``artifacts``."""
+    """The S3 locations of the job's script, package zip and requirements file under ``artifacts``."""
     base = f"{artifacts.rstrip('/')}/{GLUE_PREFIX}"
-    return {"script": f"{base}/{SCRIPT}", "wheel": f"{base}/{WHEEL}", "requirements": f"{base}/{REQUIREMENTS}"}
+    return {"script": f"{base}/{SCRIPT}", "package": f"{base}/{PACKAGE}", "requirements": f"{base}/{REQUIREMENTS}"}
 
 
 def glue_job_kwargs(*, artifacts: str, workers: int = 10, worker_type: str = "G.1X") -> dict:
     """``create_job_kwargs`` for the provider's GlueJobOperator: a Glue 5.0 Spark job (``glueetl``)
     with ``workers`` workers (the role is the operator's ``iam_role_name``). Third-party packages:
-    Glue 5.0's requirements-file form of ``--additional-python-modules`` (``-r``); the project: its
-    wheel on ``--extra-py-files``."""
+    Glue 5.0's requirements-file form of ``--additional-python-modules`` (with
+    ``--python-modules-installer-option -r``); the project: its ``include`` package as a zip on
+    ``--extra-py-files`` (on the driver's and every executor's path)."""
     paths = glue_paths(artifacts)
     return {
         "GlueVersion": "5.0",
@@ -46,7 +47,7 @@ def glue_job_kwargs(*, artifacts: str, workers: int = 10, worker_type: str = "G.
             "--job-language": "python",
             "--additional-python-modules": paths["requirements"],
             "--python-modules-installer-option": "-r",
-            "--extra-py-files": paths["wheel"],
+            "--extra-py-files": paths["package"],
             "--enable-metrics": "true",
             "--enable-spark-ui": "true",
             "--spark-event-logs-path": f"{artifacts.rstrip('/')}/{GLUE_PREFIX}/spark-events/",

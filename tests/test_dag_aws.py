@@ -119,6 +119,13 @@ def test_aws_path_end_to_end_with_real_requests(aws_env, moto_server):
     assert crawler["RecrawlPolicy"]["RecrawlBehavior"] == "CRAWL_NEW_FOLDERS_ONLY"
     job = glue.get_job(JobName="aqicast-etl")["Job"]
     assert job["GlueVersion"] == "5.0" and job["Command"]["ScriptLocation"] == "s3://aqicast-artifacts/glue/glue_job.py"
+    # A Spark job (glueetl) on the configured workers, its packages as AWS recommends on Glue 5.0.
+    assert job["Command"]["Name"] == "glueetl" and job["WorkerType"] == "G.1X" and job["NumberOfWorkers"] == 10
+    args = job["DefaultArguments"]
+    assert args["--additional-python-modules"] == "s3://aqicast-artifacts/glue/requirements-glue.txt"
+    assert args["--python-modules-installer-option"] == "-r"
+    assert args["--extra-py-files"] == "s3://aqicast-artifacts/glue/aqicast.zip"
+    assert states["ingest.glue_etl"] == "success" and "ingest.wait_glue_etl" not in states  # deferred, no sensor
     (job_run,) = glue.get_job_runs(JobName="aqicast-etl")["JobRuns"]
     assert job_run["Arguments"]["--date"] == "2015-01-30"
     assert job_run["Arguments"]["--lake"] == "s3://aqicast-lake" and job_run["Arguments"]["--reprocess-days"] == "0"

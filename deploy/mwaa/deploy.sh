@@ -16,6 +16,7 @@ requirements_version=$(aws s3api put-object --bucket "$MWAA_BUCKET" --key requir
 startup_version=$(aws s3api put-object --bucket "$MWAA_BUCKET" --key startup.sh --body dist/mwaa/startup.sh --query VersionId --output text)
 aws s3 cp dist/glue/glue_job.py "$AQICAST_ARTIFACTS/glue/glue_job.py"
 aws s3 cp dist/glue/aqicast.zip "$AQICAST_ARTIFACTS/glue/aqicast.zip"
+aws s3 cp dist/glue/requirements-glue.txt "$AQICAST_ARTIFACTS/glue/requirements-glue.txt"
 aws mwaa update-environment --name "$MWAA_ENV" \
   --plugins-s3-path plugins.zip --plugins-s3-object-version "$plugins_version" \
   --requirements-s3-path requirements.txt --requirements-s3-object-version "$requirements_version" \
