@@ -51,4 +51,4 @@ def test_the_bundled_dags_folder_parses_with_plugins_from_the_zip(tmp_path):
     res = subprocess.run([sys.executable, "-c", code, str(out["mwaa"] / "dags"), str(out["mwaa"] / "plugins.zip")],
                          capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip().splitlines()[-1] == "0 ['aqicast_daily']"
+    assert res.stdout.strip().splitlines()[-1] == "0 ['aqicast_backfill', 'aqicast_daily']"
