@@ -93,7 +93,10 @@ def _sample(pid: int, peaks: dict, stop: threading.Event) -> None:
 
 
 def run(cmd: list[str]) -> dict:
+    import resource
+
     stop, peaks = threading.Event(), {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = threading.Thread(target=_sample, args=(proc.pid, peaks, stop), daemon=True)
@@ -104,7 +107,9 @@ def run(cmd: list[str]) -> dict:
     sampler.join()
     if proc.returncode:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()[-2000:]}")
-    return {"wall_s": round(wall, 2), **{f"peak_{k}_mb": round(v) for k, v in peaks.items()}}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the process tree's CPU (reaped descendants)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), **{f"peak_{k}_mb": round(v) for k, v in peaks.items()}}
 
 
 def projection(per_date_cpu_s: float, features_per_date_s: float) -> list[dict]:
@@ -168,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
            "projection": {"per_date_cpu_s": per_date, "price_usd_per_dpu_hour": GLUE_PRICE_PER_DPU_HOUR,
                           "rows": projection(per_date, 0.1 * per_date)}}
     (OUT / "backfill_bench.json").write_text(json.dumps(out, indent=2))
-    print(f"\n{'engine':<14}{'days':>5}{'wall s':>9}{'days/s':>8}{'rec/s':>10}{'driver MB':>11}{'jvm MB':>8}{'worker MB':>11}")
+    print(f"\n{'engine':<14}{'days':>5}{'wall s':>9}{'cpu s':>8}{'days/s':>8}{'rec/s':>10}{'driver MB':>11}{'jvm MB':>8}{'worker MB':>11}")
     for r in results:
-        print(f"{r['engine']:<14}{r['days']:>5}{r['wall_s']:>9.1f}{r['days_per_s']:>8.3f}{r['records_per_s']:>10,}"
+        print(f"{r['engine']:<14}{r['days']:>5}{r['wall_s']:>9.1f}{r.get('cpu_s', 0):>8.1f}{r['days_per_s']:>8.3f}{r['records_per_s']:>10,}"
               f"{r.get('peak_driver_mb', 0):>11,}{r.get('peak_jvm_mb', 0):>8,}{r.get('peak_worker_mb', 0):>11,}")
     print(f"spark local[2] / in-process --jobs 2: {ratio}")
     print(f"\nGlue 5.0 projection (G.1X, ${GLUE_PRICE_PER_DPU_HOUR}/DPU-hour, {per_date:.1f} CPU-s per global date):")
