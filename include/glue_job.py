@@ -78,7 +78,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _day(text: str) -> dt.date:
-    """A date; Airflow's templates may render an empty optional argument as "" or "None"."""
+    """A date argument (YYYY-MM-DD)."""
     return dt.date.fromisoformat(text)
 
 
