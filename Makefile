@@ -14,8 +14,19 @@ STAMP := $(VENV)/.installed
 COMPOSE_VENV := .venv-compose
 COMPOSE := $(COMPOSE_VENV)/bin/docker-compose
 export PATH := $(abspath $(VENV))/bin:$(PATH)
+# The Spark engine's venv: the Glue 5.0 set (requirements-glue*.txt, Python 3.11, PySpark 3.5), for
+# `aqicast etl --engine spark` and the `spark`-marked tests (never the MWAA or Lambda sets).
+GLUE_VENV := .venv-glue
+GLUE_PY := $(GLUE_VENV)/bin/python
+GLUE_STAMP := $(GLUE_VENV)/.installed
+GLUE_PYTHON ?= 3.11
+SPARK_TESTS := tests/test_spark_engine.py
+# The IaC side venv (CDK, cfn-lint, checkov: requirements-infra.txt), see "AWS infrastructure" below.
+INFRA_VENV := .venv-infra
+INFRA_PY := $(INFRA_VENV)/bin/python
+INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda bench-global infra-venv infra-cli synth deploy
+.PHONY: help venv browser run test bench fuzz clean lock airflow airflow-stop serve screenshots lambda bench-global infra-venv infra-cli synth deploy venv-glue java test-spark lock-glue bench-backfill
 
 help:
 	@echo "make run    - set up the venv and run the daily pipeline locally on the in-repo sample"
@@ -30,6 +41,8 @@ help:
 	@echo "make lambda - the API's Lambda package build/lambda/aqicast-api.zip (python3.12 x86_64)"
 	@echo "make synth  - synthesise the AWS stacks (infra/, CDK) into cdk.out/"
 	@echo "make deploy - deploy to AWS with AWS_PROFILE (README: Deploy to AWS); make deploy DRY_RUN=1 prints the commands"
+	@echo "make venv-glue - the Spark engine's venv (.venv-glue: Glue 5.0's Python 3.11 + PySpark 3.5, Java 17)"
+	@echo "make test-spark - the spark-marked tests in .venv-glue (make test runs them too)"
 
 venv: $(STAMP)
 
@@ -40,8 +53,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	  echo "$(VENV) is not Python $(MWAA_PYTHON): recreating it"; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(UV) pip sync --quiet -p $(PY) requirements.txt requirements-dev.txt
+	$(UV) pip sync --quiet --compile-bytecode -p $(PY) requirements.txt requirements-dev.txt
 	$(UV) pip install --quiet -p $(PY) --no-deps -e .
+	$(PY) -m compileall -q include
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -68,8 +82,40 @@ browser:
 	   $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >>$$log 2>&1; \
 	then rm -f $$log; else tail -n 20 $$log >&2; echo "warning: could not install chromium (log: $$log)" >&2; fi
 
-test: $(STAMP) $(COMPOSE) browser $(INFRA_STAMP)
-	$(PY) -m pytest -n 2 --timeout 900
+test: $(STAMP) $(COMPOSE) browser $(INFRA_STAMP) $(GLUE_STAMP)
+	$(PY) -m pytest -n 2 --timeout 900 -m "not spark"
+	$(MAKE) --no-print-directory test-spark
+
+# -- the Spark engine's venv (.venv-glue) ------------------------------------------------------------
+# Precompiled bytecode (--compile-bytecode, compileall): these machines set PYTHONDONTWRITEBYTECODE=1,
+# so without it every process compiles ~750 modules' source again (about 3 s per ETL start).
+$(GLUE_STAMP): requirements-glue.txt requirements-glue-dev.txt pyproject.toml | $(STAMP) java
+	$(UV) venv --quiet --allow-existing -p $(GLUE_PYTHON) $(GLUE_VENV)
+	$(UV) pip sync --quiet --compile-bytecode -p $(GLUE_PY) requirements-glue.txt requirements-glue-dev.txt
+	$(UV) pip install --quiet -p $(GLUE_PY) --no-deps -e .
+	$(GLUE_PY) -m compileall -q include
+	touch $(GLUE_STAMP)
+
+venv-glue: $(GLUE_STAMP)
+
+# PySpark needs a Java runtime (17, as Glue 5.0): Debian's headless JRE from apt when `java` is
+# missing (root, or passwordless sudo); otherwise say so and go on (the Spark tests then fail).
+java:
+	@if command -v java >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	else echo "warning: java missing and not root: apt-get install -y openjdk-17-jre-headless" >&2; exit 0; fi; \
+	command -v apt-get >/dev/null || { echo "warning: java missing and no apt-get" >&2; exit 0; }; \
+	echo "installing openjdk-17-jre-headless (apt) for PySpark"; \
+	log=$$(mktemp); \
+	if $$sudo apt-get update -qq >$$log 2>&1 && \
+	   $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >>$$log 2>&1; \
+	then rm -f $$log; else tail -n 20 $$log >&2; echo "warning: could not install Java (log: $$log)" >&2; fi
+
+test-spark: $(GLUE_STAMP)
+	$(GLUE_PY) -m pytest -q --timeout 900 -m spark $(SPARK_TESTS)
+
+bench-backfill: $(STAMP) $(GLUE_STAMP)
+	$(PY) bench/backfill_bench.py --spark-python $(GLUE_PY)
 
 bench: $(STAMP)
 	$(PY) bench/etl_bench.py
@@ -113,6 +159,11 @@ lock: | $(STAMP)
 	uv pip compile requirements-dev.in --python-version $(MWAA_PYTHON) -o requirements-dev.txt
 	uv pip compile requirements-lambda.in --python-version $(LAMBDA_PYTHON) --python-platform $(LAMBDA_PLATFORM) -o requirements-lambda.txt
 	uv pip compile requirements-infra.in --python-version 3.11 -o requirements-infra.txt
+	$(MAKE) --no-print-directory lock-glue
+
+lock-glue:
+	uv pip compile requirements-glue.in --python-version 3.11 -o requirements-glue.txt
+	uv pip compile requirements-glue-dev.in --python-version 3.11 -o requirements-glue-dev.txt
 
 # The API's Lambda deployment package (python3.12, x86_64, manylinux wheels of requirements-lambda.txt):
 # deploy/lambda/build.py; cached, rebuilt when its inputs change. The IaC stack deploys this path.
@@ -123,9 +174,6 @@ lambda: $(STAMP)
 # -- AWS infrastructure (infra/: CDK v2 in Python) ------------------------------------------------
 # A side venv: CDK's jsii pins typeguard 2.x and checkov an older boto3, so neither goes into the
 # MWAA, Lambda or Glue sets. The CDK CLI (npm, pinned in infra/package-lock.json) only for deploy.
-INFRA_VENV := .venv-infra
-INFRA_PY := $(INFRA_VENV)/bin/python
-INFRA_STAMP := $(INFRA_VENV)/.installed
 CDK_CLI := infra/node_modules/.bin/cdk
 DRY_RUN ?=
 
@@ -152,4 +200,4 @@ deploy: $(STAMP) $(INFRA_STAMP) $(if $(DRY_RUN),,$(CDK_CLI) lambda)
 	DRY_RUN=$(DRY_RUN) PYTHON=$(PY) bash deploy/deploy-aws.sh
 
 clean:
-	rm -rf $(VENV) $(COMPOSE_VENV) $(INFRA_VENV) var .airflow build cdk.out infra/node_modules
+	rm -rf $(VENV) $(COMPOSE_VENV) $(INFRA_VENV) $(GLUE_VENV) var .airflow build cdk.out infra/node_modules

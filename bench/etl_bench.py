@@ -544,6 +544,58 @@ def _warm_cache(raw_root: str) -> float:
 
 
 # =============================================================================================
+# Through the command line: `aqicast etl --date D` vs the baseline script, imports included
+# =============================================================================================
+def run_command(cmd: list[str]) -> dict:
+    """One command in a fresh process: wall time, CPU (user + system) and peak RSS from ``wait4``."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=str(REPO), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return {"wall_s": round(wall, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "user_s": round(usage.ru_utime, 2), "sys_s": round(usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024)}
+
+
+def cli_comparison(raw_root: str, day: dt.date, work: Path, repeats: int) -> dict:
+    """``aqicast etl --date D`` and ``python bench/baseline_etl.py`` alternately, ``repeats`` times
+    each, with this interpreter's environment (so its installed bytecode); best and median of each."""
+    import statistics
+
+    aqicast = str(Path(sys.executable).with_name("aqicast"))
+    runs: dict[str, list[dict]] = {"aqicast etl": [], "baseline script": []}
+    for i in range(repeats):
+        lake = work / f"cli-lake-{i}"
+        runs["aqicast etl"].append(run_command([aqicast, "etl", "--date", day.isoformat(), "--raw-root", raw_root,
+                                                "--lake", str(lake)]))
+        shutil.rmtree(lake, ignore_errors=True)
+        runs["baseline script"].append(run_command([sys.executable, str(REPO / "bench" / "baseline_etl.py"), "--day",
+                                                    day.isoformat(), "--raw-root", raw_root, "--out", str(work / "cli-base")]))
+    out = {}
+    for name, rs in runs.items():
+        out[name] = {k: {"best": min(r[k] for r in rs), "median": statistics.median(r[k] for r in rs)}
+                     for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+        out[name]["runs"] = rs
+    a, b = out["aqicast etl"], out["baseline script"]
+    out["speedup_wall_best"] = round(b["wall_s"]["best"] / a["wall_s"]["best"], 2)
+    out["speedup_cpu_best"] = round(b["cpu_s"]["best"] / a["cpu_s"]["best"], 2)
+    return out
+
+
+def _print_cli(c: dict) -> None:
+    print("\n" + "=" * 78)
+    print("through the command line (fresh processes, imports included; best of the runs):")
+    print(f"{'command':<18}{'wall s':>9}{'cpu s':>9}{'peak RSS MB':>13}")
+    for name in ("aqicast etl", "baseline script"):
+        x = c[name]
+        print(f"{name:<18}{x['wall_s']['best']:>9.2f}{x['cpu_s']['best']:>9.2f}{x['peak_rss_mb']['best']:>13,.0f}")
+    print(f"speedup baseline/aqicast: wall {c['speedup_wall_best']:.1f}x, cpu {c['speedup_cpu_best']:.1f}x")
+    print("=" * 78)
+
+
+# =============================================================================================
 # Main
 # =============================================================================================
 def main(argv: list[str] | None = None) -> int:
@@ -559,6 +611,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-breakdown", action="store_true", help="skip the instrumented run_etl run")
     p.add_argument("--profile", action="store_true", help="also run run_etl under cProfile (top 40 by cumulative time)")
     p.add_argument("--regenerate", action="store_true", help="generate again even if the same data exists")
+    p.add_argument("--cli", type=int, default=0, metavar="N",
+                   help="only the command-line comparison, N runs each: `aqicast etl --date D` vs the baseline script")
+    p.add_argument("--raw-root", help="use this generated raw root (e.g. a cached bench/out/raw-<hash>)")
     # internal: one measured child run
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--raw", help=argparse.SUPPRESS)
@@ -575,7 +630,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    info = generate(out, day, args.locations, args.stations, args.fetch_records, args.seed, reuse=not args.regenerate)
+    if args.raw_root:
+        info = json.loads((Path(args.raw_root) / "_generated.json").read_text())
+        info["reused"], info["raw_root"] = True, args.raw_root
+        day = dt.date.fromisoformat(info["params"]["day"])
+    else:
+        info = generate(out, day, args.locations, args.stations, args.fetch_records, args.seed, reuse=not args.regenerate)
     size = describe(info)
     print(f"data: {info['raw_root']} ({'reused' if info['reused'] else f'generated in {time.perf_counter() - t:.1f}s'})")
     print(f"  {size['files']:,} files, {size['bytes_on_disk'] / 1e6:,.1f} MB on disk "
@@ -588,6 +648,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  page cache warmed in {warm:.1f}s")
 
     work = Path(tempfile.mkdtemp(prefix="etl-bench-", dir=out))
+    if args.cli:
+        try:
+            cli = cli_comparison(info["raw_root"], day, work, args.cli)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        cli.update(day=day.isoformat(), size=size, machine={"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                                                           "load_avg_1m_at_end": os.getloadavg()[0]})
+        (out / "etl_cli_bench.json").write_text(json.dumps(cli, indent=2))
+        _print_cli(cli)
+        print(f"\nwritten: {out / 'etl_cli_bench.json'}")
+        return 0
     runs: dict[str, dict] = {}
     try:
         variants = ["aqicast"] + (["aqicast-nofeatures"] if _has_features_flag() else []) + \

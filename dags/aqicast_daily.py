@@ -125,12 +125,11 @@ def local_deploy() -> TaskGroup:
 def aws_ingest() -> TaskGroup:
     from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
     from airflow.providers.amazon.aws.operators.glue_crawler import GlueCrawlerRunOperator
-    from airflow.providers.amazon.aws.sensors.glue import GlueJobSensor
 
-    from include.glue_job import glue_job_kwargs
+    from include.glue_job import glue_job_kwargs, glue_paths
 
     conn = aws("AWS_CONN_ID")
-    script = aws("ARTIFACTS") + "/glue/glue_job.py"
+    script = glue_paths(aws("ARTIFACTS"))["script"]
     with TaskGroup("ingest", tooltip="Glue crawler and Glue ETL job") as group:
         @task
         def crawler_config() -> dict:
@@ -167,17 +166,15 @@ def aws_ingest() -> TaskGroup:
             task_id="glue_etl", job_name=aws("GLUE_JOB"), script_location=script,
             script_args={"--date": PARTITION, "--lake": aws("S3_LAKE"), "--raw-root": aws("S3_RAW_ROOT"),
                          "--reprocess-days": "{{ params.reprocess_days | string }}"},
-            create_job_kwargs=glue_job_kwargs(script_location=script,
-                                              extra_py_files=aws("ARTIFACTS") + "/glue/aqicast.zip"),
-            iam_role_name=aws("GLUE_ROLE"), wait_for_completion=False, aws_conn_id=conn,
-            outlets=[CURATED, FEATURES], **READS_PAST,
-            doc_md="Glue 5.0 job (`include/glue_job.py`): the same `app.ingest.etl` as the local backend, "
-                   "curated tables and features for D (and D-1's target) in the S3 lake.",
+            create_job_kwargs=glue_job_kwargs(artifacts=aws("ARTIFACTS"), workers=SETTINGS.aws.glue_workers,
+                                              worker_type=SETTINGS.aws.glue_worker_type),
+            iam_role_name=aws("GLUE_ROLE"), wait_for_completion=True, deferrable=True, waiter_delay=60,
+            waiter_max_attempts=24 * 60, aws_conn_id=conn, outlets=[CURATED, FEATURES], **READS_PAST,
+            doc_md="Glue 5.0 Spark job (`include/glue_job.py`): the same `app.ingest.etl` as the local backend "
+                   "with the Spark engine, curated tables and features for D (and D-1's target) in the S3 lake. "
+                   "Deferrable: the triggerer waits for the run, no worker slot does.",
         )
-        wait_etl = GlueJobSensor(task_id="wait_glue_etl", job_name=aws("GLUE_JOB"), run_id=glue_etl.output,
-                                 mode="reschedule", poke_interval=60, aws_conn_id=conn,
-                                 doc_md="Wait (rescheduling) for the Glue ETL job run to finish.")
-        run_crawler >> glue_etl >> wait_etl
+        run_crawler >> glue_etl
     return group
 
 

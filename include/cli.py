@@ -94,7 +94,7 @@ def cmd_etl(args) -> int:
 
     backend = backend_of(args)
     progress = None if args.json else (lambda line: print(line, file=sys.stderr))
-    reports = ingest.etl(backend, days_of(args), jobs=args.jobs, progress=progress)
+    reports = ingest.etl(backend, days_of(args), jobs=args.jobs, engine=args.engine, progress=progress)
     if args.json:
         print(json.dumps(reports, indent=2))
     else:
@@ -281,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--reprocess-days", type=int, default=0, help="also re-run the N days before (late data)")
     p.add_argument("--jobs", type=int, default=1, help="processes for a range (bootstraps, backfills); default 1")
+    p.add_argument("--engine", choices=["local", "spark"], default="local",
+                   help="local: in-process (default); spark: one Spark task per date on $AQICAST_SPARK_MASTER "
+                        "(default local[2]; needs PySpark: make venv-glue)")
     p.set_defaults(func=cmd_etl)
 
     p = sub.add_parser("check", help="run the data-quality gate (Great Expectations) for a date or a range")

@@ -94,6 +94,9 @@ class AwsSettings:
     artifacts: str = _env("ARTIFACTS", default="s3://aqicast-artifacts")  # Glue code, Autopilot data, models
     glue_job: str = _env("GLUE_JOB", default="aqicast-etl")
     glue_role: str = _env("GLUE_ROLE", default="aqicast-glue")
+    #: Glue job capacity: G.1X workers (1 DPU each; one is the driver) for the daily and backfill runs.
+    glue_workers: int = _env("GLUE_WORKERS", default=10)
+    glue_worker_type: str = _env("GLUE_WORKER_TYPE", default="G.1X")
     glue_database: str = _env("GLUE_DATABASE", default="aqicast_raw")
     crawler: str = _env("CRAWLER", default="aqicast-raw-daily")
     sagemaker_role_arn: str = _env("SAGEMAKER_ROLE_ARN", default="")
@@ -122,6 +125,11 @@ class Settings:
     snapshot_ttl_s: float = _env("SNAPSHOT_TTL_S", default=60.0)
     model_group: str = _env("MODEL_GROUP", default="aqicast-next-day-aqi")
     task_retries: int = _env("TASK_RETRIES", default=2)
+    #: The Spark engine's master when no session is active (on Glue the job's session is used).
+    spark_master: str = _env("SPARK_MASTER", default="local[2]")
+    #: The interpreter of the Spark environment (``.venv-glue/bin/python``) for a local Spark run
+    #: submitted as a subprocess (the backfill DAG's ``engine=spark``); empty: the current one.
+    spark_python: str = _env("SPARK_PYTHON", default="")
     etl: EtlRules = field(default_factory=EtlRules)
     quality: QualityRules = field(default_factory=QualityRules)
     training: TrainingSettings = field(default_factory=TrainingSettings)

@@ -59,7 +59,7 @@ def test_table_names_are_spelled_once():
 def test_every_entry_point_calls_the_application_layer():
     """The CLI, the DAG and the Glue job run the ETL through ``app.ingest.etl``; none loops over
     ``run_etl`` itself."""
-    for rel in ("include/cli.py", "include/glue_job.py", "dags/aqicast_daily.py"):
+    for rel in ("include/cli.py", "include/glue_job.py", "dags/aqicast_daily.py", "dags/aqicast_backfill.py"):
         text = (ROOT / rel).read_text(encoding="utf-8")
         assert "run_etl" not in text, rel
         assert "from include.app import" in text, rel

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from include.etl import cities
 from include.etl.cities import assign_cities
 
 
@@ -31,3 +32,23 @@ def test_no_city_far_from_any_populated_place():
     assert assign([(0.0, -140.0, "", ""), (-89.0, 0.0, "", "")]) == [None, None]
     assert assign_cities(pd.DataFrame({"lat": [0.0], "lon": [-140.0], "city_hint": [""], "country": [""]}))[
         "city_id"].isna().all()
+
+
+def test_candidate_pairs_contain_every_pair_a_kd_tree_finds():
+    """The grid's candidate pairs: every pair within the chord (a KD-tree's answer), and only pairs
+    at most a rounding error beyond it."""
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(1)
+    targets = cities._city_vectors()
+    pts = cities._unit_vectors(rng.uniform(-90, 90, 3000), rng.uniform(-180, 180, 3000))
+    near = targets[rng.integers(0, len(targets), 3000)] + rng.normal(0, 0.003, (3000, 3))
+    pts = np.vstack([pts, near / np.linalg.norm(near, axis=1)[:, None], [[0, 0, 1], [0, 0, -1]]])
+    for km in (15, 40, 50):
+        r = cities._chord(km)
+        p, t = cities.pairs_within(pts, targets, r)
+        got = set(zip(p.tolist(), t.tolist()))
+        expected = {(i, j) for i, js in enumerate(cKDTree(targets).query_ball_point(pts, r)) for j in js}
+        assert len(got) == len(p) and expected <= got and len(expected) > 1000
+        assert np.linalg.norm(pts[p] - targets[t], axis=1).max() <= r * (1 + 1e-8)

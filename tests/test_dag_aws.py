@@ -123,6 +123,13 @@ def test_aws_path_end_to_end_with_real_requests(aws_env, moto_server):
     assert crawler["RecrawlPolicy"]["RecrawlBehavior"] == "CRAWL_NEW_FOLDERS_ONLY"
     job = glue.get_job(JobName="aqicast-etl")["Job"]
     assert job["GlueVersion"] == "5.0" and job["Command"]["ScriptLocation"] == "s3://aqicast-artifacts/glue/glue_job.py"
+    # A Spark job (glueetl) on the configured workers, its packages as AWS recommends on Glue 5.0.
+    assert job["Command"]["Name"] == "glueetl" and job["WorkerType"] == "G.1X" and job["NumberOfWorkers"] == 10
+    args = job["DefaultArguments"]
+    assert args["--additional-python-modules"] == "s3://aqicast-artifacts/glue/requirements-glue.txt"
+    assert args["--python-modules-installer-option"] == "-r"
+    assert args["--extra-py-files"] == "s3://aqicast-artifacts/glue/aqicast.zip"
+    assert states["ingest.glue_etl"] == "success" and "ingest.wait_glue_etl" not in states  # deferred, no sensor
     (job_run,) = glue.get_job_runs(JobName="aqicast-etl")["JobRuns"]
     assert job_run["Arguments"]["--date"] == "2015-01-30"
     assert job_run["Arguments"]["--lake"] == "s3://aqicast-lake" and job_run["Arguments"]["--reprocess-days"] == "0"
@@ -173,3 +180,32 @@ def test_rollback_points_the_endpoint_back_with_update_endpoint():
         stub.assert_no_pending_responses()
     assert "rolled back to aqicast-next-day-aqi-20150129-v3" in message
     assert "nothing to roll back" in rollback(sm, "aqicast-next-day-aqi", None)
+
+
+def test_aws_backfill_runs_one_glue_job_for_the_range_then_gates_each_day(aws_env):
+    """The backfill DAG on aws: one deferrable Glue job run for the whole range (--start/--end),
+    then the quality gate mapped over its days, then the summary."""
+    from pathlib import Path
+
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.test_dags import migrate
+
+    migrate()
+    dag = DagBag(dag_folder=str(Path(__file__).resolve().parent.parent / "dags")).get_dag("aqicast_backfill")
+    assert "etl" not in dag.task_dict and dag.task_dict["glue_etl"].deferrable
+    run = dag.test(logical_date=pendulum.datetime(2015, 2, 2, tz="UTC"),
+                   run_conf={"start": "2015-01-29", "end": "2015-01-30", "engine": "spark"})
+    tis = run.get_task_instances()
+    assert run.state == "success", {(t.task_id, t.map_index): t.state for t in tis}
+    assert sorted(t.map_index for t in tis if t.task_id == "quality_gate") == [0, 1]
+    summary = next(t for t in tis if t.task_id == "summary").xcom_pull(task_ids="summary")
+    assert summary["days"] == 2 and summary["failed"] == []
+
+    glue = boto3.client("glue")
+    (job_run,) = glue.get_job_runs(JobName="aqicast-etl")["JobRuns"]
+    assert job_run["Arguments"]["--start"] == "2015-01-29" and job_run["Arguments"]["--end"] == "2015-01-30"
+    assert "--date" not in job_run["Arguments"] and job_run["Arguments"]["--lake"] == "s3://aqicast-lake"
+    job = glue.get_job(JobName="aqicast-etl")["Job"]
+    assert job["Command"]["Name"] == "glueetl" and job["NumberOfWorkers"] == 10 and job["GlueVersion"] == "5.0"

@@ -35,7 +35,9 @@ def _assign_by_loop(locations: pd.DataFrame) -> list:
     out = []
     glat, glon = g["city_lat"].to_numpy(), g["city_lon"].to_numpy()
     radius, keys = cities.catchment_radius_km(g["city_population"].to_numpy()), g["key"].to_numpy()
-    tree = cities._tree()
+    from scipy.spatial import cKDTree  # the reference: a KD-tree, the ETL's candidate pairs come from a grid
+
+    tree = cKDTree(cities._city_vectors())
     for lat, lon, hint, country in locations[["lat", "lon", "city_hint", "country"]].itertuples(index=False):
         hint = cities._fold(hint) if isinstance(hint, str) and hint not in ("", "nan", "None") else ""
         country = country if isinstance(country, str) and len(country) == 2 else ""

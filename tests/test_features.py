@@ -112,3 +112,22 @@ def test_missing_days_are_not_shifted_over(built_lake, tmp_path):
     f = features_for(lake, DAY)
     assert np.isnan(f.loc[0, "aqi_lag1"])
     assert f.loc[0, "aqi_lag2"] == built_lake.read_partition(FEATURES, DAY).loc[0, "aqi_lag2"]
+
+
+def test_rolling_in_one_call_equals_pandas_column_by_column():
+    """The features' rolling windows over a (date x city) grid, computed as one series, give every
+    value of pandas' column-wise ``rolling`` exactly (NaN gaps, short grids, one row)."""
+    import numpy as np
+
+    from include.etl.features import _rolling
+
+    rng = np.random.default_rng(0)
+    for n, m in [(9, 5), (30, 300), (1, 3), (16, 1000)]:
+        a = rng.gamma(2, 30, (n, m))
+        a[rng.random((n, m)) < 0.3] = np.nan
+        grid = pd.DataFrame(a, index=pd.date_range("2024-01-01", periods=n), columns=np.arange(m) * 7)
+        for window, min_periods, how in [(3, 1, "mean"), (7, 1, "mean"), (7, 2, "std"), (7, 1, "max")]:
+            expected = getattr(grid.rolling(window, min_periods=min_periods), how)()
+            pd.testing.assert_frame_equal(_rolling(grid, window, min_periods, how), expected, check_exact=True)
+        pd.testing.assert_frame_equal(_rolling(grid.notna(), 7, 1, "sum"),
+                                      grid.notna().rolling(7, min_periods=1).sum(), check_exact=True)

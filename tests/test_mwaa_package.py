@@ -31,6 +31,11 @@ def test_bundle_contents(tmp_path):
     glue_zip = zipfile.ZipFile(glue / "aqicast.zip").namelist()
     assert "include/glue_job.py" in glue_zip and "include/etl/aqi.py" in glue_zip
     assert not any("__pycache__" in n for n in glue_zip + names)
+    # The Glue job's pinned set without Spark (Glue 5.0 provides it), pins as in requirements-glue.txt.
+    glue_req = (glue / "requirements-glue.txt").read_text().splitlines()
+    assert "pandas==3.1.1" in glue_req and "pyarrow==25.0.1" in glue_req
+    assert not [r for r in glue_req if r.startswith(("pyspark", "py4j", "apache-airflow"))]
+    assert all("==" in r for r in glue_req if not r.startswith("#"))
     # Reproducible: building twice gives the same archives.
     again = load_build().build(tmp_path / "dist2")
     assert (again["mwaa"] / "plugins.zip").read_bytes() == (mwaa / "plugins.zip").read_bytes()
@@ -46,4 +51,4 @@ def test_the_bundled_dags_folder_parses_with_plugins_from_the_zip(tmp_path):
     res = subprocess.run([sys.executable, "-c", code, str(out["mwaa"] / "dags"), str(out["mwaa"] / "plugins.zip")],
                          capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip().splitlines()[-1] == "0 ['aqicast_daily']"
+    assert res.stdout.strip().splitlines()[-1] == "0 ['aqicast_backfill', 'aqicast_daily']"

@@ -6,6 +6,8 @@ dist/mwaa/requirements.txt with the --constraint line for the MWAA Airflow versi
 dist/mwaa/startup.sh
 dist/glue/glue_job.py      the Glue 5.0 job script
 dist/glue/aqicast.zip      the ``include`` package, for the job's --extra-py-files
+dist/glue/requirements-glue.txt  requirements-glue.txt without PySpark/py4j (Glue 5.0 provides Spark):
+                           the job's --additional-python-modules (with --python-modules-installer-option -r)
 
     python deploy/mwaa/build.py [--out dist]
 """
@@ -34,6 +36,17 @@ def _zip(target: Path, folder: Path, base: Path) -> None:
             z.writestr(info, p.read_bytes())
 
 
+#: Provided by the Glue 5.0 image (Spark 3.5.4 and its py4j): never installed over it.
+GLUE_PROVIDED = ("pyspark", "py4j")
+
+
+def glue_requirements(text: str) -> str:
+    """The pinned Glue set for pip on Glue: every ``name==version`` line but Spark's own."""
+    keep = [line for line in text.splitlines()
+            if line and not line.startswith((" ", "#")) and line.split("==")[0].strip() not in GLUE_PROVIDED]
+    return "\n".join(["# aqicast's Glue 5.0 set, from requirements-glue.txt (deploy/mwaa/build.py)", *keep]) + "\n"
+
+
 def build(out: Path) -> dict[str, Path]:
     mwaa, glue = out / "mwaa", out / "glue"
     shutil.rmtree(out, ignore_errors=True)
@@ -51,6 +64,7 @@ def build(out: Path) -> dict[str, Path]:
     shutil.copy2(ROOT / "deploy" / "mwaa" / "startup.sh", mwaa / "startup.sh")
     shutil.copy2(ROOT / "include" / "glue_job.py", glue / "glue_job.py")
     _zip(glue / "aqicast.zip", ROOT / "include", ROOT)
+    (glue / "requirements-glue.txt").write_text(glue_requirements((ROOT / "requirements-glue.txt").read_text()))
     return {"mwaa": mwaa, "glue": glue}
 
 

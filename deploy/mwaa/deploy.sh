@@ -37,6 +37,7 @@ requirements_version=$(put "$MWAA_BUCKET" requirements.txt dist/mwaa/requirement
 startup_version=$(put "$MWAA_BUCKET" startup.sh dist/mwaa/startup.sh)
 run aws s3 cp dist/glue/glue_job.py "$AQICAST_ARTIFACTS/glue/glue_job.py"
 run aws s3 cp dist/glue/aqicast.zip "$AQICAST_ARTIFACTS/glue/aqicast.zip"
+run aws s3 cp dist/glue/requirements-glue.txt "$AQICAST_ARTIFACTS/glue/requirements-glue.txt"
 versions="PLUGINS_VERSION=$plugins_version
 REQUIREMENTS_VERSION=$requirements_version
 STARTUP_VERSION=$startup_version"

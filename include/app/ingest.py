@@ -44,18 +44,29 @@ def _manifest(backend: "Backend", day: dt.date) -> dict | None:
     return backend.lake.read_json(path) if backend.lake.exists(path) else None
 
 
-def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1,
+ENGINES = ("local", "spark")
+
+
+def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1, engine: str = "local",
         progress: Callable[[str], None] | None = None) -> list[dict]:
     """The ETL of ``days`` (sorted, each its own partitions, idempotent): curated tables,
     quarantine, run report and features. A day with a crawler manifest reads exactly its objects.
 
     With ``jobs`` > 1 the days' curated partitions are built in parallel processes, then every
-    day's features in one pass (the same function as the daily build, so the same rows)."""
+    day's features in one pass (the same function as the daily build, so the same rows). With
+    ``engine="spark"`` both stages run as Spark tasks, one date per task (``app.spark_etl``; on
+    the session of ``settings.spark_master``, or Glue's)."""
     from include.etl.pipeline import run_etl
 
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     days = sorted(days)
     rules = backend.settings.etl
-    if jobs <= 1 or len(days) == 1:
+    if engine == "spark":
+        from include.app import spark_etl
+
+        reports = spark_etl.etl(backend, days, progress=progress)
+    elif jobs <= 1 or len(days) == 1:
         reports = []
         for day in days:
             reports.append(run_etl(day, backend.lake, backend.raw, manifest=_manifest(backend, day), rules=rules))
@@ -105,3 +116,26 @@ def summary(reports: list[dict]) -> dict:
     """What a task log or an XCom keeps of a window's run reports."""
     return {"dates": [r["date"] for r in reports], "failed_objects": len(failed_objects(reports)),
             "air_quality_rows": reports[-1]["outputs"]["air_quality_daily"] if reports else 0}
+
+
+def etl_range(backend: "Backend", start: dt.date, end: dt.date, *, engine: str = "local", jobs: int = 2) -> dict:
+    """The ETL of ``start .. end`` (the backfill DAG's local step) and its summary. With the Spark
+    engine and ``settings.spark_python`` set (the Spark venv's interpreter, e.g. ``.venv-glue``),
+    the range is submitted like a job: ``aqicast etl --engine spark`` in that interpreter, its run
+    reports read back from its JSON output; otherwise in this process."""
+    days = date_range(start, end)
+    python = backend.settings.spark_python
+    if engine == "spark" and python:
+        import subprocess
+
+        cmd = [python, "-m", "include.cli", "etl", "--engine", "spark", "--json", "--backend",
+               backend.settings.backend, "--start", start.isoformat(), "--end", end.isoformat(),
+               "--lake", backend.settings.lake_root, "--raw-root", backend.settings.raw_root]
+        log.info("submitting: %s", " ".join(cmd))
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"the Spark ETL failed (exit {done.returncode}): {done.stderr[-3000:]}")
+        reports = json.loads(done.stdout)
+    else:
+        reports = etl(backend, days, jobs=jobs, engine=engine)
+    return {**summary(reports), "engine": engine, "days": len(days)}

@@ -134,20 +134,15 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     ``cols`` over them (None if no city has one). Ties in distance go to the earlier station row."""
     import numpy as np
     import pandas as pd
-    from scipy.spatial import cKDTree
-
-    from include.etl.cities import EARTH_RADIUS_KM, _chord, _unit_vectors
+    from include.etl.cities import EARTH_RADIUS_KM, _chord, _unit_vectors, pairs_within
 
     sv = _unit_vectors(stations["lat"], stations["lon"])
     cv = _unit_vectors(group["city_lat"], group["city_lon"])
-    # Candidate pairs from a KD-tree (the radius padded so rounding can only add pairs), then the
-    # exact distance rule on each pair.
-    near = cKDTree(sv).query_ball_point(cv, r=_chord(rules.weather_radius_km) * (1 + 1e-9) + 1e-12)
-    sizes = np.fromiter((len(c) for c in near), dtype=np.int64, count=len(near))
-    if not sizes.sum():
+    # Candidate pairs (the radius padded so rounding can only add pairs), then the exact distance
+    # rule on each pair.
+    city, station = pairs_within(cv, sv, _chord(rules.weather_radius_km))
+    if not len(city):
         return None
-    city = np.repeat(np.arange(len(cv)), sizes)
-    station = np.concatenate([np.asarray(c, dtype=np.int64) for c in near if len(c)])
     chord = np.linalg.norm(cv[city] - sv[station], axis=1)
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
     keep = km <= rules.weather_radius_km
@@ -176,21 +171,28 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
 
 
 
-def _trailing_window(window: int):
-    """A window indexer equal to ``rolling(window)`` (the ``window`` rows ending at each row) whose
-    bounds are computed once: pandas asks again for every column, i.e. for every city."""
+def _rolling(grid: "pd.DataFrame", window: int, min_periods: int, how: str) -> "pd.DataFrame":
+    """``grid.rolling(window, min_periods).<how>()`` of a (date x city) grid, column by column, in
+    one call: the columns laid end to end as one series whose windows stop at their column's first
+    row. pandas' kernels restart their running sums where a window does not overlap the previous
+    one, i.e. at each column's first row, so every value is the one of the column-wise rolling
+    (tested) -- without pandas' per-column loop (25,000 columns on a global day)."""
     import numpy as np
+    import pandas as pd
     from pandas.api.indexers import BaseIndexer
 
-    class Trailing(BaseIndexer):
-        def get_window_bounds(self, num_values=0, min_periods=None, center=None, closed=None, step=None):
-            if num_values not in cache:
-                end = np.arange(1, num_values + 1, dtype=np.int64)
-                cache[num_values] = (np.clip(end - window, 0, num_values), end)
-            return cache[num_values]
+    values = grid.to_numpy(dtype="float64")
+    n, m = values.shape
+    end = np.arange(1, n * m + 1, dtype=np.int64)
+    start = np.maximum(end - window, (end - 1) // n * n) if n else end
 
-    cache: dict = {}
-    return Trailing(window_size=window)
+    class ColumnBounds(BaseIndexer):
+        def get_window_bounds(self, num_values=0, min_periods=None, center=None, closed=None, step=None):
+            return start, end
+
+    flat = pd.Series(values.T.reshape(-1))
+    out = getattr(flat.rolling(ColumnBounds(window_size=window), min_periods=min_periods), how)()
+    return pd.DataFrame(out.to_numpy().reshape(m, n).T, index=grid.index, columns=grid.columns)
 
 
 def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: dt.date) -> "pd.DataFrame":
@@ -292,13 +294,12 @@ def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: lis
     for k in LAGS:
         derived[f"aqi_lag{k}"] = aqi.shift(k)
         derived[f"pm25_lag{k}"] = pm25.shift(k)
-    last3, last7 = _trailing_window(3), _trailing_window(7)
-    derived["aqi_roll3_mean"] = aqi.rolling(last3, min_periods=1).mean()
-    derived["aqi_roll7_mean"] = aqi.rolling(last7, min_periods=1).mean()
-    derived["aqi_roll7_std"] = aqi.rolling(last7, min_periods=2).std()
-    derived["aqi_roll7_max"] = aqi.rolling(last7, min_periods=1).max()
-    derived["pm25_roll7_mean"] = pm25.rolling(last7, min_periods=1).mean()
-    derived["aqi_days_seen7"] = aqi.notna().rolling(last7, min_periods=1).sum()
+    derived["aqi_roll3_mean"] = _rolling(aqi, 3, 1, "mean")
+    derived["aqi_roll7_mean"] = _rolling(aqi, 7, 1, "mean")
+    derived["aqi_roll7_std"] = _rolling(aqi, 7, 2, "std")
+    derived["aqi_roll7_max"] = _rolling(aqi, 7, 1, "max")
+    derived["pm25_roll7_mean"] = _rolling(pm25, 7, 1, "mean")
+    derived["aqi_days_seen7"] = _rolling(aqi.notna(), 7, 1, "sum")
     derived[TARGET] = aqi.shift(-1)  # the only look-ahead: D+1's AQI, as the label
     for col, target in zip(NATIONAL, NATIONAL_TARGETS):  # and each national scale's D+1 index
         if col in h:
