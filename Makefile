@@ -20,7 +20,7 @@ GLUE_VENV := .venv-glue
 GLUE_PY := $(GLUE_VENV)/bin/python
 GLUE_STAMP := $(GLUE_VENV)/.installed
 GLUE_PYTHON ?= 3.11
-SPARK_TESTS := tests/test_spark_engine.py
+SPARK_TESTS := tests/test_spark_engine.py tests/test_least_privilege.py
 # The IaC side venv (CDK, cfn-lint, checkov: requirements-infra.txt), see "AWS infrastructure" below.
 INFRA_VENV := .venv-infra
 INFRA_PY := $(INFRA_VENV)/bin/python
@@ -112,7 +112,8 @@ java:
 	then rm -f $$log; else tail -n 20 $$log >&2; echo "warning: could not install Java (log: $$log)" >&2; fi
 
 test-spark: $(GLUE_STAMP)
-	$(GLUE_PY) -m pytest -q --timeout 900 -m spark $(SPARK_TESTS)
+	@# one pytest per file: each gets its own Spark session (a session left by one module changes the next)
+	set -e; for t in $(SPARK_TESTS); do $(GLUE_PY) -m pytest -q --timeout 900 -p no:randomly -m spark $$t; done
 
 bench-backfill: $(STAMP) $(GLUE_STAMP)
 	$(PY) bench/backfill_bench.py --spark-python $(GLUE_PY)

@@ -93,7 +93,7 @@ def test_request_builders_follow_each_family_format():
 def test_active_stability_model_draws_the_background(lake):
     runtime, bedrock = clients()
     service = ForecastService(LocalStore(lake), background=BedrockBackground(runtime, STABLE, bedrock=bedrock))
-    city, fc = service.find("Mumbai"), service.forecast("Mumbai")
+    city, fc = service.find("Mumbai"), service.forecast("Mumbai", scale="us")  # the mood follows the EPA category
     payload = {"seeds": [city["city_id"]], "finish_reasons": [None], "images": [base64.b64encode(png()).decode()]}
     with Stubber(bedrock) as control, Stubber(runtime) as stub:
         control.add_response("get_foundation_model", model_details(STABLE, "ACTIVE"), {"modelIdentifier": STABLE})

@@ -98,7 +98,7 @@ def test_the_api_serves_every_forecast_city(world, daily_run):
     listed = client.get("/v1/cities", params={"limit": 100}).json()
     assert len(listed) == len(forecasts)
     for row in forecasts.itertuples():
-        body = client.get(f"/v1/forecast/{int(row.city_id)}").json()
+        body = client.get(f"/v1/forecast/{int(row.city_id)}", params={"scale": "us"}).json()
         assert (body["city"], body["aqi"], body["forecast_date"]) == (row.city, row.aqi_pred, row.forecast_date)
 
 

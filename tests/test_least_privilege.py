@@ -65,6 +65,7 @@ def _upload_day(s3, day: dt.date) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.spark  # the Glue job runs the Spark engine: in .venv-glue (make test-spark)
 def test_the_glue_job_needs_only_what_the_glue_role_allows(moto_server, monkeypatch, principals):
     from include import glue_job
 

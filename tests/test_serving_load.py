@@ -152,8 +152,9 @@ def test_ttl_comes_from_the_environment(monkeypatch, tmp_path):
     assert ForecastService(LocalStore(tmp_path)).ttl_s == 60.0
 
 
-def test_a_bad_snapshot_is_logged_once_not_per_request(tmp_path, good, caplog):
-    (tmp_path / "serving").mkdir()
+def test_a_bad_snapshot_is_logged_once_not_per_request(tmp_path, serving_lake, good, caplog):
+    # the snapshot with its names document, as the forecast step publishes them
+    shutil.copytree(Path(serving_lake) / "serving" / "names", tmp_path / "serving" / "names")
     path = tmp_path / LATEST
     path.write_bytes(good)
     client = client_on(tmp_path)
