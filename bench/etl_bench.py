@@ -280,12 +280,17 @@ def generate_fetches(raw: Path, day: dt.date, n: int) -> dict:
         if rep:
             rec["location"] = f"{rec['location']} #{rep}"
         out.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
-    body = "\n".join(out).encode("utf-8")  # no trailing newline, like the real object
+    return write_fetch_object(raw, day, out)
+
+
+def write_fetch_object(raw: Path, day: dt.date, lines: list[str]) -> dict:
+    """Day D's fetch object (NDJSON lines, realtime-gzipped) in the bucket's layout."""
+    body = "\n".join(lines).encode("utf-8")  # no trailing newline, like the real object
     folder = raw / "openaq-fetches" / "realtime-gzipped" / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     data = _gz(body)
     (folder / f"realtime_{day.isoformat()}_bench.ndjson.gz").write_bytes(data)
-    return {"files": 1, "rows": n, "bytes": len(data), "uncompressed_bytes": len(body)}
+    return {"files": 1, "rows": len(lines), "bytes": len(data), "uncompressed_bytes": len(body)}
 
 
 def generate(out_dir: Path | str, day: dt.date, locations: int, stations: int, fetch_records: int,

@@ -57,7 +57,7 @@ if str(REPO) not in sys.path:
 
 from bench.etl_bench import (  # noqa: E402 - after the path set-up
     ARCHIVE_HEADER, NAME_SUFFIXES, PARAMETERS, SAMPLE_ARCHIVE_LOCATIONS, SAMPLE_FETCH, SAMPLE_RAW,
-    _gz, _key as _fetch_key, _offset_text, _short, generate_gsod)
+    _gz, _key as _fetch_key, _offset_text, _short, generate_gsod, write_fetch_object)
 
 OUT = REPO / "bench" / "out"
 HISTORY_VERSION = 1
@@ -261,12 +261,8 @@ def write_fetch_day(raw: Path, day: dt.date, real: list[dict], template: list[tu
         if isinstance(rec.get("value"), (int, float)) and rec["value"] > 0:
             rec["value"] = _round_like(real[i]["value"], rec["value"] * math.exp(ar[(rec.get("country"), name)]))
         out.append(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
-    body = "\n".join(out).encode("utf-8")  # no trailing newline, like the real object
-    folder = raw / "openaq-fetches" / "realtime-gzipped" / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    data = _gz(body)
-    (folder / f"realtime_{day.isoformat()}_bench.ndjson.gz").write_bytes(data)
-    return {"files": 1, "rows": len(out), "bytes": len(data)}
+    report = write_fetch_object(raw, day, out)
+    return {k: report[k] for k in ("files", "rows", "bytes")}
 
 
 def gsod_as_of(raw_root: Path | str, day: dt.date, out: Path | str) -> Path:
