@@ -283,6 +283,16 @@ def generate_fetches(raw: Path, day: dt.date, n: int) -> dict:
     return write_fetch_object(raw, day, out)
 
 
+def reused(raw: Path, params: dict) -> dict | None:
+    """The description of a raw root generated earlier with the same parameters, else None."""
+    stamp = raw / "_generated.json"
+    if stamp.exists():
+        info = json.loads(stamp.read_text())
+        if info.get("params") == params:
+            return {**info, "reused": True}
+    return None
+
+
 def write_fetch_object(raw: Path, day: dt.date, lines: list[str]) -> dict:
     """Day D's fetch object (NDJSON lines, realtime-gzipped) in the bucket's layout."""
     body = "\n".join(lines).encode("utf-8")  # no trailing newline, like the real object
@@ -302,12 +312,8 @@ def generate(out_dir: Path | str, day: dt.date, locations: int, stations: int, f
               "fetch_records": fetch_records, "seed": seed}
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
     raw = Path(out_dir) / f"raw-{key}"
-    stamp = raw / "_generated.json"
-    if reuse and stamp.exists():
-        info = json.loads(stamp.read_text())
-        if info.get("params") == params:
-            info["reused"] = True
-            return info
+    if reuse and (info := reused(raw, params)):
+        return info
     if raw.exists():
         shutil.rmtree(raw)
     raw.mkdir(parents=True)
@@ -318,7 +324,7 @@ def generate(out_dir: Path | str, day: dt.date, locations: int, stations: int, f
     info["gsod"] = generate_gsod(raw, day, stations, rng)
     info["fetches"] = generate_fetches(raw, day, fetch_records)
     info["generation_seconds"] = round(time.perf_counter() - t0, 1)
-    stamp.write_text(json.dumps(info))
+    (raw / "_generated.json").write_text(json.dumps(info))
     info["reused"] = False
     return info
 

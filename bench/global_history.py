@@ -57,7 +57,7 @@ if str(REPO) not in sys.path:
 
 from bench.etl_bench import (  # noqa: E402 - after the path set-up
     ARCHIVE_HEADER, NAME_SUFFIXES, PARAMETERS, SAMPLE_ARCHIVE_LOCATIONS, SAMPLE_FETCH, SAMPLE_RAW,
-    _gz, _key as _fetch_key, _offset_text, _short, generate_gsod, write_fetch_object)
+    _gz, _key as _fetch_key, _offset_text, _short, generate_gsod, reused, write_fetch_object)
 
 OUT = REPO / "bench" / "out"
 HISTORY_VERSION = 1
@@ -305,11 +305,8 @@ def generate_history(raw_root: Path | str, start: dt.date = DEFAULT_START, days:
     params = params_for(start, days, locations, seed, stations, fetch_records, cities, countries)
     raw = Path(raw_root)
     stamp = raw / "_generated.json"
-    if reuse and stamp.exists():
-        info = json.loads(stamp.read_text())
-        if info.get("params") == params:
-            info["reused"] = True
-            return info
+    if reuse and (info := reused(raw, params)):
+        return info
     last = start + dt.timedelta(days=days - 1)
     if last.year != start.year:
         raise ValueError("the history must stay within one calendar year (GSOD current-year files)")

@@ -36,6 +36,18 @@ def ingest_sample(root, *ranges):
     return backend.lake
 
 
+def two_country_serving_lake(root, days: int, beijing: dt.date, india: dt.date):
+    """The sample's Beijing and Indian days, ``days`` of history before each, forecast for both
+    days: India's day is the latest snapshot, Beijing's an older snapshot of its own."""
+    from include.app.forecasting import forecast
+
+    lake = ingest_sample(root, (beijing - dt.timedelta(days=days), beijing), (india - dt.timedelta(days=days), india))
+    backend = local_backend(lake.root)
+    forecast(backend, india)    # no champion: persistence, marked as a fallback
+    forecast(backend, beijing)  # an older day: must not replace the latest snapshot
+    return lake
+
+
 def build_serving_lake(root: str | Path, day: dt.date = DAY, days: int = 8) -> str:
     from include.app import forecasting
 

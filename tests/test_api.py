@@ -25,15 +25,9 @@ DAY_BEIJING, DAY_INDIA = dt.date(2015, 1, 11), dt.date(2019, 1, 11)
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
-    from include.app.forecasting import forecast
-    from tests.sample_lakes import ingest_sample, local_backend
+    from tests.sample_lakes import two_country_serving_lake
 
-    lake = ingest_sample(tmp_path_factory.mktemp("api") / "lake", (dt.date(2015, 1, 4), DAY_BEIJING),
-                         (dt.date(2019, 1, 4), DAY_INDIA))
-    backend = local_backend(lake.root)
-    forecast(backend, DAY_INDIA)   # no champion: persistence, marked as a fallback
-    forecast(backend, DAY_BEIJING)  # an older day: must not replace the latest snapshot
-    return lake
+    return two_country_serving_lake(tmp_path_factory.mktemp("api") / "lake", 7, DAY_BEIJING, DAY_INDIA)
 
 
 @pytest.fixture

@@ -24,15 +24,9 @@ DAY_BEIJING, DAY_INDIA = dt.date(2015, 1, 11), dt.date(2019, 1, 11)
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
-    from include.app.forecasting import forecast
-    from tests.sample_lakes import ingest_sample, local_backend
+    from tests.sample_lakes import two_country_serving_lake
 
-    lake = ingest_sample(tmp_path_factory.mktemp("lang") / "lake", (dt.date(2015, 1, 9), DAY_BEIJING),
-                         (dt.date(2019, 1, 9), DAY_INDIA))
-    backend = local_backend(lake.root)
-    forecast(backend, DAY_INDIA)
-    forecast(backend, DAY_BEIJING)  # older: its own snapshot document, not the latest
-    return lake
+    return two_country_serving_lake(tmp_path_factory.mktemp("lang") / "lake", 2, DAY_BEIJING, DAY_INDIA)
 
 
 class Dated(LocalStore):
