@@ -71,16 +71,7 @@ $(COMPOSE): deploy/compose-build-constraints.txt | $(STAMP)
 # browser test then fails with the same advice.
 BROWSER_BINS := /usr/bin/chromium /usr/bin/chromedriver
 browser:
-	@missing=0; for b in $(BROWSER_BINS); do [ -x "$$b" ] || missing=1; done; \
-	if [ $$missing = 0 ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	else echo "warning: chromium/chromedriver missing and not root: apt-get install -y chromium chromium-driver" >&2; exit 0; fi; \
-	command -v apt-get >/dev/null || { echo "warning: chromium/chromedriver missing and no apt-get" >&2; exit 0; }; \
-	echo "installing chromium and chromium-driver (apt) for the browser test"; \
-	log=$$(mktemp); \
-	if $$sudo apt-get update -qq >$$log 2>&1 && \
-	   $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >>$$log 2>&1; \
-	then rm -f $$log; else tail -n 20 $$log >&2; echo "warning: could not install chromium (log: $$log)" >&2; fi
+	@scripts/apt-ensure.sh "the browser test" "chromium chromium-driver" $(BROWSER_BINS)
 
 test: $(STAMP) $(COMPOSE) browser $(INFRA_STAMP) $(GLUE_STAMP)
 	$(PY) -m pytest -n 2 --timeout 900 -m "not spark"
@@ -101,15 +92,7 @@ venv-glue: $(GLUE_STAMP)
 # PySpark needs a Java runtime (17, as Glue 5.0): Debian's headless JRE from apt when `java` is
 # missing (root, or passwordless sudo); otherwise say so and go on (the Spark tests then fail).
 java:
-	@if command -v java >/dev/null; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
-	else echo "warning: java missing and not root: apt-get install -y openjdk-17-jre-headless" >&2; exit 0; fi; \
-	command -v apt-get >/dev/null || { echo "warning: java missing and no apt-get" >&2; exit 0; }; \
-	echo "installing openjdk-17-jre-headless (apt) for PySpark"; \
-	log=$$(mktemp); \
-	if $$sudo apt-get update -qq >$$log 2>&1 && \
-	   $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >>$$log 2>&1; \
-	then rm -f $$log; else tail -n 20 $$log >&2; echo "warning: could not install Java (log: $$log)" >&2; fi
+	@scripts/apt-ensure.sh PySpark openjdk-17-jre-headless java
 
 test-spark: $(GLUE_STAMP)
 	@# one pytest per file: each gets its own Spark session (a session left by one module changes the next)

@@ -69,13 +69,15 @@ def train(backend: "Backend", day: dt.date, *, budget: float | None = None, trai
     """Train a challenger on the features through ``day``, judge it on the recent window, register it."""
     if backend.name == "aws" and trainer is None:
         return _train_with_autopilot(backend, day)
+    started = time.monotonic()  # the budget is the step's: loading and importing count
     from include.training.steps import LocalChallenger
 
     data = split(backend, day)
     why_not = data.enough(backend.settings.training.min_train_rows)
     if why_not:
         return {"trained": False, "reason": why_not}
-    local = LocalChallenger(data, time_budget=budget, settings=backend.settings.training, trainer=trainer)
+    local = LocalChallenger(data, time_budget=budget, settings=backend.settings.training, trainer=trainer,
+                            started=started)
 
     def artifact(verdict: "Verdict") -> bytes:
         blob = local.artifact(data, verdict.approved, verdict.holdout_predictions)

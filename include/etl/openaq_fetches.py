@@ -178,6 +178,24 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
     return _flatten_dicts(good), bad
 
 
+def fetch_location_ids(country: "pd.Series", location: "pd.Series", lat: "pd.Series", lon: "pd.Series") -> "pd.Series":
+    """A fetch record's location: ``fetch:<country>:<name>@<lat>,<lon>`` (5 decimals, about 1 m), or
+    ``fetch:<country>:<name>`` when the record has no coordinates. The name alone is not an identity:
+    the real 2018-06-07 object lists 362 Israeli stations under a name another station at other
+    coordinates also has (and 549 stations twice, once under a region without coordinates)."""
+    import pandas as pd
+
+    base = "fetch:" + country.fillna("").astype("str") + ":" + location.fillna("").astype("str")
+    lat, lon = pd.to_numeric(lat, errors="coerce"), pd.to_numeric(lon, errors="coerce")
+    has = (lat.notna() & lon.notna()).to_numpy()
+    if not has.any():
+        return base
+    where = "@" + lat[has].map("{:.5f}".format) + "," + lon[has].map("{:.5f}".format)
+    out = base.copy()
+    out[has] = base[has] + where
+    return out
+
+
 def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
                      rules: EtlRules = EtlRules()) -> ReadResult:
     import numpy as np
@@ -216,7 +234,7 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
     # (as float64: mapping no unit at all would otherwise give a text column)
     unit_hours = df["period_unit"].astype("str").str.lower().map(_UNIT_HOURS).astype("float64")
     hours = pd.to_numeric(df["period_value"], errors="coerce") * unit_hours
-    location_id = ("fetch:" + df["country"].fillna("").astype("str") + ":" + df["location"].fillna("").astype("str"))
+    location_id = fetch_location_ids(df["country"], df["location"], df["latitude"], df["longitude"])
     raw_frame = pd.DataFrame(
         {
             "file": df["file"], "location_id": location_id, "location": df["location"],

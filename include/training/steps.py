@@ -70,11 +70,12 @@ def retrain_decision(lake: Lake, registry: Registry, day: dt.date, mode: str = "
 class LocalChallenger:
     """A FLAML challenger trained on the split's training rows (the local stand-in for Autopilot)."""
 
-    def __init__(self, split: Split, *, time_budget: float | None, settings: TrainingSettings, trainer=None):
+    def __init__(self, split: Split, *, time_budget: float | None, settings: TrainingSettings, trainer=None,
+                 started: float | None = None):
         from include.training.train import fit
 
         fitted = (trainer or fit)(split.train, time_budget=time_budget or settings.time_budget_s,
-                                  seed=settings.seed, estimators=settings.estimator_list)
+                                  seed=settings.seed, estimators=settings.estimator_list, started=started)
         self.model: AqiModel = fitted.model
         self.challenger = Challenger(estimator=fitted.estimator, features=self.model.features,
                                      predict=self.model.predict, config=fitted.config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,9 +39,24 @@ class Fitted:
     estimator: str
 
 
+#: Share of the budget kept for what follows the search: our refit, the verdict, the registry.
+AFTER_SEARCH_SHARE = 0.1
+
+
+def search_budget(time_budget: float, started: float | None) -> float:
+    """FLAML's budget: what remains of the step's ``time_budget`` after its start (``started``, a
+    ``time.monotonic()``: loading the features, importing FLAML), less ``AFTER_SEARCH_SHARE`` of it
+    for the refit and the verdict; at least 1 s (FLAML then fits at least its starting point)."""
+    spent = time.monotonic() - started if started is not None else 0.0
+    return max(1.0, time_budget * (1 - AFTER_SEARCH_SHARE) - spent)
+
+
 def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = _DEFAULT.seed,
-        features: list[str] | None = None, estimators: list[str] | None = None) -> Fitted:
-    """Search with FLAML on ``train`` (sorted by date) and return the best model, refitted on all of it."""
+        features: list[str] | None = None, estimators: list[str] | None = None,
+        started: float | None = None) -> Fitted:
+    """Search with FLAML on ``train`` (sorted by date) and return the best model, refitted on all of
+    it. ``time_budget`` is the whole step's (from ``started``, default now), not only the search's."""
+    started = time.monotonic() if started is None else started
     os.environ.setdefault("MLFLOW_TRACKING_URI", "file:///dev/null")  # never log runs anywhere
     from flaml import AutoML
     logging.getLogger("flaml").setLevel(logging.WARNING)
@@ -48,14 +64,16 @@ def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = 
     estimators = estimators or _DEFAULT.estimator_list
     train = train.sort_values(["date", "city_id"], kind="stable")
     features = features or feature_columns(train)
+    budget = time_budget or _DEFAULT.time_budget_s
     automl = AutoML()
     automl.fit(
         X_train=matrix(train, features), y_train=train[TARGET].to_numpy(dtype=float),
-        task="regression", metric="mae", time_budget=time_budget or _DEFAULT.time_budget_s,
+        task="regression", metric="mae", time_budget=search_budget(budget, started),
         estimator_list=estimators, eval_method="holdout", split_type="time", split_ratio=0.2,
         starting_points={k: v for k, v in STARTING_POINTS.items() if k in estimators},
         custom_hp={k: v for k, v in CUSTOM_HP.items() if k in estimators},
-        seed=seed, n_jobs=2, verbose=0, retrain_full=True, log_file_name="", mlflow_logging=False,
+        # retrain_full=False: FLAML's own refit of the winner would be thrown away by ours below.
+        seed=seed, n_jobs=2, verbose=0, retrain_full=False, log_file_name="", mlflow_logging=False,
     )
     # FLAML's own preprocessing may drop columns; refit the winning configuration on our matrix so
     # the deployed model is a plain lightgbm/sklearn object that takes the documented feature list.
@@ -64,8 +82,7 @@ def fit(train: "pd.DataFrame", *, time_budget: float | None = None, seed: int = 
     if automl.model is None:
         # No trial finished inside the budget (a large history on a busy machine): FLAML returns
         # without a model. Fit the known-good starting configuration instead of failing the run.
-        log.warning("FLAML finished no trial within %.0f s; fitting the starting configuration",
-                    time_budget or _DEFAULT.time_budget_s)
+        log.warning("FLAML finished no trial within %.0f s; fitting the starting configuration", budget)
         name, config, loss, estimator = "lgbm", dict(STARTING_POINTS["lgbm"]), float("nan"), starting_estimator(seed)
     else:
         name, config, loss = automl.best_estimator, dict(automl.best_config), float(automl.best_loss)
