@@ -1,13 +1,14 @@
 """Backfill benchmark: the ETL of N consecutive days with each engine, and a paper projection to Glue.
 
-    python bench/backfill_bench.py --spark-python .venv-glue/bin/python            # 7 and 14 days
-    python bench/backfill_bench.py --days 7,14,28 --locations 10000 --stations 12000  # global size
-    python bench/backfill_bench.py --quick                                           # smoke sizes
+    python bench/backfill_bench.py --spark-python .venv-glue/bin/python   # 7, 14, 28 global days
+    python bench/backfill_bench.py --days 7,14 --locations 3000          # smaller
+    python bench/backfill_bench.py --quick                                # smoke sizes
 
-1. Generates (``bench/out/backfill-<hash>/``, reused) a history of the longest N days from
-   ``bench/etl_bench.py``'s day generator: per day one archive csv.gz per location and the day's
-   fetch object; the GSOD current-year files once, holding Jan 1 .. the last day (the ETL of D
-   reads D's line, as on the real bucket whose files grow day by day).
+1. Generates (or reuses) the world history of ``bench/global_history.py`` for the longest N days
+   (default 10,000 OpenAQ locations around 260 cities, 12,000 GSOD stations, 30,000 fetch records
+   a day; cached under ``bench/out/history-<hash>``, shared with ``global_daily_bench``): one
+   archive csv.gz per location and local day, one fetch object per day, GSOD current-year files
+   holding Jan 1 .. the last day (a backfill today reads the complete files of the real bucket).
 2. Runs, each in a fresh process through the command line, for each N: ``aqicast etl --start
    --end`` in-process (``--jobs 1``, ``--jobs 2``) and with ``--engine spark`` (local[2]). All
    engines run in ``--spark-python``'s environment (the Spark venv, which also has everything the
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -36,8 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-OUT = REPO / "bench" / "out"
-START = dt.date(2024, 6, 1)
+from bench.global_history import DEFAULT_START as START, OUT  # noqa: E402
 #: AWS Glue's price for Spark jobs (Glue 2.0 and later), us-east-1, per DPU-hour billed per second
 #: (1-minute minimum); AWS's long-standing list price (aws.amazon.com/glue/pricing), as of this
 #: README's writing (2026-12); G.1X = 1 DPU (4 vCPU, 16 GB) per worker, one of them the driver.
@@ -46,31 +45,19 @@ GLUE_CORES_PER_WORKER = 4
 GLUE_STARTUP_S = 60  # Glue 5.0 job start (AWS quotes "under a minute" for Glue 4.0+ Spark jobs)
 
 
-def generate(days: int, locations: int, stations: int, fetch_records: int, seed: int = 7) -> dict:
-    import numpy as np
+def generate(days: int, locations: int, stations: int | None = None, fetch_records: int | None = None,
+             seed: int = 0) -> dict:
+    """The world history of ``bench/global_history.py`` (cached under ``bench/out/history-<hash>``,
+    shared with ``global_daily_bench``): one archive csv.gz per location and local day, one fetch
+    object per day, GSOD current-year files holding Jan 1 .. the last day (a backfill today reads
+    the complete files, as on the real bucket), per-location persistence from the real sample."""
+    from bench.global_history import default_root, generate_history, params_for
 
-    from bench.etl_bench import generate_archive, generate_fetches, generate_gsod
-
-    params = {"v": 1, "start": START.isoformat(), "days": days, "locations": locations, "stations": stations,
-              "fetch_records": fetch_records, "seed": seed}
-    raw = OUT / f"backfill-{hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]}"
-    stamp = raw / "_generated.json"
-    if stamp.exists() and json.loads(stamp.read_text()).get("params") == params:
-        return json.loads(stamp.read_text())
-    shutil.rmtree(raw, ignore_errors=True)
-    raw.mkdir(parents=True)
-    records = {}
-    for k in range(days):
-        day = START + dt.timedelta(days=k)
-        # Same seed every day: the same locations (ids, places), each day's own dates.
-        a = generate_archive(raw, day, locations, np.random.default_rng(seed))
-        f = generate_fetches(raw, day, fetch_records)
-        records[day.isoformat()] = a["rows"] + f["rows"] + stations
-        print(f"  generated {day}: {a['files']:,} archive files", flush=True)
-    generate_gsod(raw, START + dt.timedelta(days=days - 1), stations, np.random.default_rng(seed))
-    info = {"params": params, "raw_root": str(raw), "records_per_day": records}
-    stamp.write_text(json.dumps(info))
-    return info
+    params = params_for(START, days, locations, seed, stations, fetch_records)
+    info = generate_history(default_root(params), START, days, locations, seed, stations=stations,
+                            fetch_records=fetch_records, progress=True)
+    records = {d["date"]: d["archive"]["rows"] + d["fetches"]["rows"] + params["stations"] for d in info["per_day"]}
+    return {"params": params, "raw_root": info["raw_root"], "records_per_day": records}
 
 
 def _sample(pid: int, peaks: dict, stop: threading.Event) -> None:
@@ -130,10 +117,10 @@ def projection(per_date_cpu_s: float, features_per_date_s: float) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--days", default="7,14", help="comma-separated range lengths (default 7,14)")
-    p.add_argument("--locations", type=int, default=2000)
-    p.add_argument("--stations", type=int, default=2400)
-    p.add_argument("--fetch-records", type=int, default=6000)
+    p.add_argument("--days", default="7,14,28", help="comma-separated range lengths (default 7,14,28)")
+    p.add_argument("--locations", type=int, default=10_000)
+    p.add_argument("--stations", type=int, default=None, help="GSOD stations (default 1.2 x locations)")
+    p.add_argument("--fetch-records", type=int, default=None, help="fetch records per day (default 3 x locations)")
     p.add_argument("--spark-python", default=sys.executable, help="the Spark venv's interpreter (.venv-glue/bin/python)")
     p.add_argument("--engines", default="local-jobs1,local-jobs2,spark-local2")
     p.add_argument("--per-date-cpu-s", type=float, default=None,
@@ -141,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="3 days, 200 locations")
     args = p.parse_args(argv)
     if args.quick:
-        args.days, args.locations, args.stations, args.fetch_records = "3", 200, 240, 600
+        args.days, args.locations = "3", 200
     lengths = sorted(int(x) for x in args.days.split(","))
     info = generate(lengths[-1], args.locations, args.stations, args.fetch_records)
     aqicast = str(Path(args.spark_python).with_name("aqicast"))
