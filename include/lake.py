@@ -260,11 +260,19 @@ class Lake:
     def has_partition(self, table: str, day: dt.date | str) -> bool:
         return self.exists(self.partition_file(table, day))
 
-    def read_partition(self, table: str, day: dt.date | str, columns: list[str] | None = None) -> "pd.DataFrame":
+    def read_partition(self, table: str, day: dt.date | str, columns: list[str] | None = None, *,
+                       text_as_categories: bool = False) -> "pd.DataFrame":
+        """One partition as a DataFrame; ``text_as_categories`` reads every text column as a pandas
+        categorical straight from Parquet's dictionary pages (no hashing of millions of strings)."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         with self.fs.open(self.partition_file(table, day), "rb") as fh:
-            return pq.read_table(fh, columns=columns).to_pandas()
+            dictionary = None
+            if text_as_categories:
+                dictionary = [f.name for f in pq.read_schema(fh) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+                fh.seek(0)
+            return pq.read_table(fh, columns=columns, read_dictionary=dictionary).to_pandas()
 
     def read_partitions(
         self, table: str, days: Iterable[dt.date | str], columns: list[str] | None = None

@@ -92,7 +92,9 @@ class GateResult:
 
 
 def _load(lake: Lake, table: str, day: dt.date):
-    return lake.read_partition(table, day) if lake.has_partition(table, day) else None
+    # Text as categoricals: GX's set, null and uniqueness checks then work on integer codes (pandas
+    # 3's Arrow strings are converted to objects to be factorised: seconds on a global day).
+    return lake.read_partition(table, day, text_as_categories=True) if lake.has_partition(table, day) else None
 
 
 def pair_key(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
@@ -100,11 +102,15 @@ def pair_key(measurements: "pd.DataFrame | None") -> "pd.DataFrame | None":
     once per distinct pair) and ``start_local`` in nanoseconds."""
     if measurements is None or not {"parameter", "unit"} <= set(measurements.columns):
         return measurements
+    import numpy as np
     import pandas as pd
 
-    pairs = pd.MultiIndex.from_arrays([measurements["parameter"].astype("string"), measurements["unit"].astype("string")])
-    codes, uniques = pd.factorize(pairs)
-    labels = pd.Categorical.from_codes(codes, [f"{p} {u}" for p, u in uniques]) if len(uniques) else []
+    parameter, unit = (measurements[c].astype("category") for c in ("parameter", "unit"))
+    pc, uc = parameter.cat.codes.to_numpy(np.int64), unit.cat.codes.to_numpy(np.int64)
+    width = len(unit.cat.categories)
+    keys, inverse = np.unique(np.where((pc < 0) | (uc < 0), -1, pc * width + uc), return_inverse=True)
+    names = [f"{parameter.cat.categories[k // width]} {unit.cat.categories[k % width]}" for k in keys if k >= 0]
+    labels = pd.Categorical.from_codes(inverse.reshape(-1) - int((keys < 0).any()), names)  # -1: a missing half
     out = measurements.assign(**{suites.PAIR_KEY: labels})
     if "start_local" in out and str(out["start_local"].dtype).startswith("datetime64["):
         # GX compares datetime64[ns] columns vectorised and every other resolution row by row in
@@ -287,6 +293,9 @@ def _finding(suite: str, table: str, r, rows: int) -> Finding:
     kwargs = cfg.kwargs
     column = kwargs.get("column") or kwargs.get("column_list") or (
         f"{kwargs['column_A']},{kwargs['column_B']}" if "column_A" in kwargs else None)
+    if cfg.type == "expect_table_columns_to_match_set":  # required columns: name the missing ones
+        missing = ((res.get("details") or {}).get("mismatched") or {}).get("missing") or []
+        column, res = ",".join(missing) or None, {**res, "observed_value": {"missing": missing}}
     if isinstance(column, list):
         column = ",".join(column)
     if r.exception_info and r.exception_info.get("raised_exception"):
