@@ -15,7 +15,7 @@ from include.training import train
 def test_search_budget_is_what_remains_of_the_step():
     now = time.monotonic()
     assert train.search_budget(60, None) == pytest.approx(60 * (1 - train.AFTER_SEARCH_SHARE))
-    assert train.search_budget(60, now - 20) == pytest.approx(54 - 20, abs=0.5)
+    assert train.search_budget(60, now - 20) == pytest.approx(60 * (1 - train.AFTER_SEARCH_SHARE) - 20, abs=0.5)
     assert train.search_budget(10, now - 30) == 1.0  # overspent already: FLAML still fits its starting point
 
 
@@ -43,3 +43,16 @@ def test_fit_hands_flaml_the_remaining_budget_and_no_refit_of_its_own(monkeypatc
     assert 0 < seen["time_budget"] <= 3 * (1 - train.AFTER_SEARCH_SHARE) - 1.0 + 1e-6
     pred = fitted.model.predict(frame)
     assert np.isfinite(pred).all() and len(pred) == n
+
+
+def test_openmp_threads_yield_unless_the_user_says_otherwise(monkeypatch):
+    from include.training.model import yielding_threads
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    yielding_threads()
+    import os
+
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    yielding_threads()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
