@@ -21,6 +21,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RAW_ROOT = PROJECT_ROOT / "data" / "sample" / "raw"
 #: Where the local backend keeps its lake unless told otherwise (git-ignored).
 DEFAULT_LAKE_ROOT = PROJECT_ROOT / "var" / "lake"
+#: Derived files that are rebuilt when absent (the gazetteer frame, ``etl/cities.py``); git-ignored.
+#: A read-only install just builds them in memory on every run.
+CACHE_DIR = PROJECT_ROOT / "var" / "cache"
 BACKENDS = ("local", "aws")
 
 

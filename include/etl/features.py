@@ -212,22 +212,35 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
 
     columns = [f"{p}_{stat}" for p in POLLUTANTS for stat in (*HOUR_WINDOWS, "last", "hmax", "trend")]
     columns += ["pm25max_h18_23", "aqi_pm25_h18_23", "aqi_pm25max_h18_23"]
-    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in ["city_id", "date", *columns]})
+
+    def empty():
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in ["city_id", "date", *columns]})
+
     if measurements is None or measurements.empty or aq is None or aq.empty:
-        return empty
-    city_of = dict(zip(aq["location_id"].astype(str),
-                       pd.to_numeric(aq["city_id"], errors="coerce").astype("float64").to_numpy()))
-    m = measurements[measurements["period_hours"] <= 1.0]
-    loc_codes, locs = pd.factorize(m["location_id"].astype(str))
-    loc_city = np.array([city_of.get(x, np.nan) for x in locs], dtype="float64")
-    keep = ~np.isnan(loc_city[loc_codes]) if len(locs) else np.zeros(len(m), dtype=bool)
+        return empty()
+    # Hourly-or-finer rows only. Each column is coded whole, then filtered as numbers (filtering
+    # ~1.4 M text values is costly); monitors are numbered in order of first appearance among
+    # those rows, as factorising the filtered column would.
+    hourly = (measurements["period_hours"] <= 1.0).to_numpy()
+    all_codes, all_locs = pd.factorize(measurements["location_id"].astype(str))
+    if hourly.all():
+        loc_codes, locs = all_codes, all_locs
+    else:
+        loc_codes, first = pd.factorize(all_codes[hourly])
+        locs = all_locs.take(first)
+    loc_city = _city_of(aq, locs)
+    keep = ~np.isnan(loc_city[loc_codes]) if len(locs) else np.zeros(len(loc_codes), dtype=bool)
     if not keep.any():
-        return empty
-    p_codes = pd.Categorical(m["parameter"], categories=list(POLLUTANTS)).codes
+        return empty()
+    p_codes = _codes_in(measurements["parameter"], POLLUTANTS)
+    hour = _hours(measurements["start_local"])
+    value = measurements["value"].to_numpy(dtype="float64")
+    if not hourly.all():
+        p_codes, hour, value = p_codes[hourly], hour[hourly], value[hourly]
     keep &= p_codes >= 0
     loc_codes, p_codes = loc_codes[keep], p_codes[keep]
-    hour = pd.to_datetime(m["start_local"]).dt.hour.to_numpy()[keep]
-    value = m["value"].to_numpy(dtype="float64")[keep].clip(min=0)
+    hour = hour[keep]
+    value = value[keep].clip(min=0)
     n_loc, n_par = len(locs), len(POLLUTANTS)
 
     # 1) each monitor's hourly mean (sub-hourly values), 2) mean and max over the city's monitors.
@@ -239,12 +252,19 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
     city_codes, cities = pd.factorize(loc_city)  # per monitor
     n_city = len(cities)
     has = ~np.isnan(monitor)
-    c_sum = np.zeros((n_city, n_par, 24))
-    c_cnt = np.zeros((n_city, n_par, 24))
-    np.add.at(c_sum, city_codes, np.where(has, monitor, 0.0))
-    np.add.at(c_cnt, city_codes, has)
+    # Per city, over its monitors: sums and counts (bincount adds in monitor order, as np.add.at
+    # did) and maxima. Monitors without a city (code -1) hold no value and are left out.
+    in_city = city_codes >= 0
+    cc = city_codes[in_city]
+    cell = ((cc * (n_par * 24))[:, None] + np.arange(n_par * 24)).ravel()
+    size = n_city * n_par * 24
+    c_sum = np.bincount(cell, weights=np.where(has, monitor, 0.0)[in_city].ravel(), minlength=size)
+    c_sum = c_sum.reshape(n_city, n_par, 24)
+    c_cnt = np.bincount(cell, weights=has[in_city].ravel(), minlength=size).reshape(n_city, n_par, 24)
+    order = np.argsort(cc, kind="stable")
+    starts = np.flatnonzero(np.r_[True, cc[order][1:] != cc[order][:-1]])
     c_max = np.full((n_city, n_par, 24), -np.inf)
-    np.maximum.at(c_max, city_codes, np.where(has, monitor, -np.inf))
+    c_max[cc[order][starts]] = np.maximum.reduceat(np.where(has, monitor, -np.inf)[in_city][order], starts, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"), quiet_nan_warnings():
         mean = c_sum / c_cnt
         c_max[np.isinf(c_max)] = np.nan
@@ -263,6 +283,41 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
     out["aqi_pm25_h18_23"] = sub_index("pm25", out["pm25_h18_23"])[0]
     out["aqi_pm25max_h18_23"] = sub_index("pm25", pm25max)[0]
     return pd.DataFrame(out)[["city_id", "date", *columns]].sort_values("city_id", ignore_index=True)
+
+
+def _city_of(aq: "pd.DataFrame", locations) -> "np.ndarray":
+    """The city id (float, NaN: none) of each of ``locations`` per the daily rows ``aq``."""
+    import numpy as np
+    import pandas as pd
+
+    keys = pd.Index(aq["location_id"].astype(str))
+    cities = pd.to_numeric(aq["city_id"], errors="coerce").astype("float64").to_numpy()
+    if not keys.is_unique:  # one row per location normally; else the last row wins, as in a dict
+        city_of = dict(zip(keys, cities))
+        return np.array([city_of.get(x, np.nan) for x in locations], dtype="float64")
+    at = keys.get_indexer(locations)
+    return np.where(at >= 0, cities[at], np.nan) if len(at) else np.zeros(0, dtype="float64")
+
+
+def _codes_in(values: "pd.Series", labels: tuple[str, ...]):
+    """Per row, the position of its value in ``labels`` (-1: none, or missing), as
+    ``pd.Categorical(values, categories=labels).codes`` but looked up once per distinct value."""
+    import numpy as np
+    import pandas as pd
+
+    codes, distinct = pd.factorize(values)
+    lookup = np.array([labels.index(v) if v in labels else -1 for v in distinct] + [-1], dtype=np.int8)
+    return lookup[codes]
+
+
+def _hours(start: "pd.Series"):
+    """The hour of day of each (naive) timestamp, as ``pd.to_datetime(start).dt.hour``."""
+    import numpy as np
+    import pandas as pd
+
+    if start.dtype == "datetime64[s]" and not start.isna().any():
+        return (start.to_numpy().astype(np.int64) // 3600 % 24).astype(np.int32)
+    return pd.to_datetime(start).dt.hour.to_numpy()
 
 
 def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date],

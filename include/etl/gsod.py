@@ -6,6 +6,13 @@ current-year file holds Jan 1 .. D, so a day's read touches ~12,000 files but ne
 each: the reader finds D's line by a byte search (``","<D>",``) and parses only those lines, all
 stations at once, with pyarrow. Curated output is in SI units.
 
+Only the ends of a long file are read when they suffice (local raw roots, :meth:`RawRoot.ends`):
+its header and its last ``TAIL_BYTES``. A station file is in DATE order (NOAA writes it so), so
+when the first complete line of the tail is dated before D, every line of D is in the tail; that
+is the daily run's case (D is the file's last day, or one of its last with ``reprocess_days``).
+Otherwise (a backfill of a day in the middle of a year file, a short or damaged file, a wrong
+header) the whole file is read, as before. On an object store whole files are read.
+
 A *data line* of a station file, for day D, is a line holding D's DATE field (normally one): only
 those are read, so only those are accounted for. Lines are attributed to files by position (the
 batch is proven per-object consistent, ``rawio.isolate``), and a line whose STATION is not its
@@ -16,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import posixpath
+import re
 from typing import TYPE_CHECKING
 
 from include.config import EtlRules
@@ -62,6 +70,10 @@ RANGES = {"TEMP": (-130, 140), "DEWP": (-130, 120), "MAX": (-130, 140), "MIN": (
 _STATION_RE = r"^[0-9A-Z]{11}$"
 #: Station files fetched per ``cat`` call (bounds the bytes held at once).
 READ_BATCH = 500
+#: The ends of a station file read first (the header line is ~330 bytes; a line ~230).
+HEAD_BYTES = 1024
+TAIL_BYTES = 8192
+_DATE_AT = re.compile(rb'"[^"\n]*","(\d{4}-\d\d-\d\d)",')
 
 
 def discover(raw: RawRoot, day: dt.date) -> list[str]:
@@ -83,6 +95,37 @@ def day_lines(data: bytes, day: dt.date) -> list[bytes]:
     return out
 
 
+def _fetch_day_parts(raw: RawRoot, paths: list[str], day: dt.date) -> dict[str, bytes | Exception]:
+    """``raw.cat(paths)``, except that a file whose ends provably hold all of D's lines is given as
+    its header line and the complete lines of its tail (:func:`day_part`): the same lines for
+    :func:`day_lines`, and the same header."""
+    ends = raw.ends(paths, HEAD_BYTES, TAIL_BYTES)
+    if ends is None:
+        return raw.cat(paths)
+    out: dict[str, bytes | Exception | None] = {}
+    for path, got in ends.items():
+        out[path] = day_part(*got, day) if isinstance(got, tuple) else got
+    whole = [p for p, v in out.items() if v is None]
+    if whole:
+        out.update(raw.cat(whole))
+    return out
+
+
+def day_part(head: bytes, tail: bytes, day: dt.date) -> bytes | None:
+    """The header line of a station file (from its first bytes ``head``) and the complete lines of
+    its last bytes ``tail``, when these hold every line of ``day``: the header is GSOD's and the
+    tail's first complete line is dated before ``day`` (the file being in DATE order). ``None``:
+    the whole file must be read."""
+    end = head.find(b"\n")
+    if end == -1 or head[:end].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf") != HEADER.encode():
+        return None
+    start = tail.find(b"\n") + 1
+    first = _DATE_AT.match(tail, start) if start else None
+    if first is None or first.group(1) >= day.isoformat().encode():
+        return None
+    return head[:end + 1] + tail[start:]
+
+
 def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
                   rules: EtlRules = EtlRules()) -> ReadResult:  # no ETL rule applies to GSOD
     import numpy as np
@@ -98,7 +141,7 @@ def read_gsod_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
     # Sorted and de-duplicated first: the order (and set) one ``cat`` of all paths would give.
     ordered = sorted(set(paths))
     for i in range(0, len(ordered), READ_BATCH):
-        files, batch_failures = split_fetched(raw.cat(ordered[i:i + READ_BATCH]))
+        files, batch_failures = split_fetched(_fetch_day_parts(raw, ordered[i:i + READ_BATCH], day))
         failures += batch_failures
         n_files += len(files)
         for path, data in files.items():

@@ -18,10 +18,12 @@ out of partition; a line that does none of these is *unaccounted*, a bug the qua
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import os
 import posixpath
 import re
+import stat
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -187,20 +189,78 @@ class RawRoot:
         return out
 
 
+    def ends(self, paths: Iterable[str], head: int, tail: int) -> dict[str, bytes | tuple[bytes, bytes] | Exception] | None:
+        """The two ends of each path, for a reader that needs only a file's start and end: the whole
+        file (``bytes``) when it is at most ``head + tail`` bytes long, else its first ``head`` and
+        last ``tail`` bytes (a pair), or the exception that reading it raised. Keys and order as
+        :meth:`cat`. ``None`` where ranged reads are not done (an object store: one GET of the
+        whole object is cheaper than two ranged ones for files of a few dozen KB)."""
+        paths = list(paths)
+        if not isinstance(self.fs, LocalFileSystem) or not _plain(paths):
+            return None
+        return {path: _read_local_ends(path, head, tail) for path in sorted(set(paths))}
+
+
+def _plain(paths: list[str]) -> bool:
+    return all(p.startswith("/") and not _MAGIC.search(p) and posixpath.normpath(p) == p for p in paths)
+
+
 def _local_paths(fs, paths: list[str]) -> list[str]:
     """``fs.expand_path(paths)`` (sorted, distinct) without its per-path work when the paths are
     already plain absolute file paths (what ``ls`` and ``discover`` give)."""
-    if all(p.startswith("/") and not _MAGIC.search(p) and posixpath.normpath(p) == p for p in paths):
+    if _plain(paths):
         return sorted(set(paths))
     return fs.expand_path(paths)
 
 
 def _read_local(path: str) -> bytes | Exception:
+    """A whole local file, as ``open(path, "rb").read()`` (the same bytes, the same exceptions)
+    with half its per-file cost: plain ``os`` calls, no file object."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        fd, size = _open_local(path)
+        try:
+            return _read_rest(fd, size)
+        finally:
+            os.close(fd)
     except Exception as exc:  # noqa: BLE001 - returned, like fsspec's cat(on_error="return")
         return exc
+
+
+def _read_local_ends(path: str, head: int, tail: int) -> bytes | tuple[bytes, bytes] | Exception:
+    try:
+        fd, size = _open_local(path)
+        try:
+            if size <= head + tail:
+                return _read_rest(fd, size)
+            return os.pread(fd, head, 0), os.pread(fd, tail, size - tail)
+        finally:
+            os.close(fd)
+    except Exception as exc:  # noqa: BLE001 - returned, as by ``_read_local``
+        return exc
+
+
+def _open_local(path: str) -> tuple[int, int]:
+    """A read-only descriptor and the file's size; a folder raises as ``open`` does."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st.st_size
+
+
+def _read_rest(fd: int, size: int) -> bytes:
+    """Everything from the descriptor's position to the end (``size``: the expected length)."""
+    first = os.read(fd, size + 1)  # one byte more than expected: a file that grew is still whole
+    if not first:
+        return first
+    chunks = [first]
+    while chunk := os.read(fd, max(size, 1 << 16)):
+        chunks.append(chunk)
+    return first if len(chunks) == 1 else b"".join(chunks)
 
 
 class UnreadableObject(ValueError):
