@@ -25,11 +25,14 @@ from include.text import search_key
 log = logging.getLogger(__name__)
 MAX_NAME = 80
 # Letters, combining marks (Devanagari vowel signs, Thai tones...) and digits of any script, spaces
-# and the punctuation real place names use; a name starts with a letter or digit. The marks are
+# and the punctuation real place names use (the gazetteer's 34,006 names and their prefixes, tested):
+# a name starts with a letter or digit, or an apostrophe before one ("‘Ibrī", "'s-Hertogenbosch"),
+# holds / & and – ("Biel/Bienne", "Estate (I & II)", "Rosemont–La Petite-Patrie"), and may end with
+# any of them ("Homyel'", and the prefixes "N'" of "N'Djamena", "I-" of "I-n-Tillit"). The marks are
 # written out as their own class because Python's \w has no combining marks ("मुंबई").
 _MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0900-\u0dff" \
          "\u0e31-\u0e3a\u0e47-\u0e4e\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f"
-_NAME_RE = re.compile(rf"^[^\W_](?:[\w{_MARKS} .,'’‘()\-]*[\w{_MARKS}.)])?$", re.UNICODE)
+_NAME_RE = re.compile(rf"^['‘’`]?[^\W_][\w{_MARKS} .,'’‘`()/&\-–]*$", re.UNICODE)
 
 
 class BadCityName(ValueError):
@@ -124,7 +127,7 @@ def check_name(name: str) -> str:
     if not name or len(name) > MAX_NAME:
         raise BadCityName(f"a city name has 1 to {MAX_NAME} characters (got {len(name)})")
     if not _NAME_RE.match(name):
-        raise BadCityName("a city name has letters, digits, spaces and . , ' ( ) - only")
+        raise BadCityName("a city name has letters, digits, spaces and . , ' ’ ` ( ) / & - – only")
     return name
 
 
