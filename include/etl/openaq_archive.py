@@ -28,6 +28,7 @@ PREFIX = "records/csv.gz"
 HEADER = "location_id,sensors_id,location,datetime,lat,lon,parameter,units,value"
 COLUMNS = HEADER.split(",")
 _LOCATION_DIR = re.compile(r"locationid=([^/]+)$")
+_OBJECT_NAME = re.compile(r"location-([^/]+)-\d{8}\.csv\.gz$")
 
 
 def object_path(raw: RawRoot, location_id: str, day: dt.date) -> str:
@@ -169,13 +170,14 @@ def _bodies(files: dict[str, bytes]) -> tuple[list[_Object], list[FileFailure]]:
         body = memoryview(data)[end + 1:]
         if first.rstrip(b"\r") != header:
             failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected {HEADER!r}",
-                                        csv_data_lines(body)))
+                                        csv_data_lines(data, end + 1)))
             continue
         chunks = [body]
         if end + 1 < len(data) and not data.endswith(b"\n"):
             chunks.append(b"\n")
-        m = re.search(r"location-([^/]+)-\d{8}\.csv\.gz$", path)
-        objects.append(_Object(path, m.group(1) if m else path, chunks, csv_data_lines(body)))
+        # The id in the object's name (``[^/]+``: within the last path component, so only it is searched).
+        m = _OBJECT_NAME.search(path, path.rfind("/") + 1)
+        objects.append(_Object(path, m.group(1) if m else path, chunks, csv_data_lines(data, end + 1)))
     return objects, failures
 
 
