@@ -168,7 +168,8 @@ class RawRoot:
         folder = self.path(*parts)
         if isinstance(self.fs, LocalFileSystem) and os.path.isdir(folder):
             # fsspec's local ls stats every entry (10,000 location folders on a global day).
-            return sorted(posixpath.join(folder, name) for name in os.listdir(folder))
+            sep = "" if not folder or folder.endswith("/") else "/"  # posixpath.join: names hold no "/"
+            return sorted(f"{folder}{sep}{name}" for name in os.listdir(folder))
         try:
             return sorted(p.rstrip("/") for p in self.fs.ls(folder, detail=False))
         except FileNotFoundError:
