@@ -15,13 +15,14 @@ local day, so offsets are validated but not applied.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from include.config import EtlRules
 from include.etl import quarantine
 from include.etl.units import AQI_UNITS, normalize_unit, to_aqi_units
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 POLLUTANTS = tuple(AQI_UNITS)
@@ -92,8 +93,9 @@ def clean(
             reason[mask] = why if isinstance(why, str) else why(mask).astype("str").to_numpy()
             has_reason[mask.to_numpy()] = True
 
-    parameter = _per_distinct(df["parameter"], lambda s: s.astype("str").str.strip().str.lower())
-    supported = parameter.isin(POLLUTANTS)
+    par = _coded(df["parameter"], lambda s: s.astype("str").str.strip().str.lower())
+    parameter = par.rows
+    supported = pd.Series(par.per_row([isinstance(p, str) and p in POLLUTANTS for p in par.distinct]), index=df.index)
 
     wall_end = _per_distinct(df["end_local"], _wall_time)
     period = _per_distinct(df["period_hours"], lambda s: pd.to_numeric(s, errors="coerce")).fillna(1.0)
@@ -103,10 +105,13 @@ def clean(
     def strip(s):
         return s.astype("str").str.strip()
 
-    value_text = _per_distinct(df["value"], strip)
+    def value_text(mask):  # the value as written, only for the rows a message quotes
+        return _per_distinct(df["value"][mask], strip)
+
     value = _per_distinct(df["value"], lambda s: pd.to_numeric(strip(s), errors="coerce"))
-    unit = _per_distinct(df["unit"], lambda s: normalize_unit(s.astype("str")))
-    converted = value.to_numpy(dtype=float) * _aqi_factor(parameter, unit)
+    uni = _coded(df["unit"], lambda s: normalize_unit(s.astype("str")))
+    unit = uni.rows
+    converted = value.to_numpy(dtype=float) * _aqi_factor(par, uni)
 
     lat = _per_distinct(df["lat"], lambda s: pd.to_numeric(s, errors="coerce"))
     lon = _per_distinct(df["lon"], lambda s: pd.to_numeric(s, errors="coerce"))
@@ -129,40 +134,49 @@ def clean(
     reject(~near, lambda m: "timestamp outside the partition's day: local day " + local_day[m].dt.strftime("%Y-%m-%d"))
     reject(~period.isin([DAILY]) & ~((period > 0) & (period <= HOURLY_MAX)),
            lambda m: "unsupported averaging period: " + period[m].astype("str") + " h")
-    reject(value.isna(), lambda m: "missing or non-numeric value: " + value_text[m].fillna(""))
+    reject(value.isna(), lambda m: "missing or non-numeric value: " + value_text(m).fillna(""))
     reject(unit.isna() | np.isnan(converted),
            lambda m: "unknown unit " + df["unit"][m].astype("str") + " for " + parameter[m])
-    reject(value.isin(SENTINELS), lambda m: "missing-value sentinel " + value_text[m])
-    reject(pd.Series(converted < rules.negative_noise_floor * _floor_scale(parameter), index=df.index),
-           lambda m: "negative value below the instrument-noise floor: " + value_text[m])
-    too_high = pd.Series(converted > _lookup(parameter, PLAUSIBLE_MAX), index=df.index)
-    reject(too_high, lambda m: "value above physical plausibility: " + value_text[m] + " " + df["unit"][m].astype("str"))
+    reject(value.isin(SENTINELS), lambda m: "missing-value sentinel " + value_text(m))
+    reject(pd.Series(converted < rules.negative_noise_floor * _floor_scale(par), index=df.index),
+           lambda m: "negative value below the instrument-noise floor: " + value_text(m))
+    too_high = pd.Series(converted > _lookup(par, PLAUSIBLE_MAX), index=df.index)
+    reject(too_high, lambda m: "value above physical plausibility: " + value_text(m) + " " + df["unit"][m].astype("str"))
     reject(((lat.abs() > 90) | (lon.abs() > 180)).fillna(False), "coordinates out of range")
 
     keep = ~has_reason
-    kept = df if keep.all() else df[keep]  # filter before the text columns are materialised
+    every = keep.all()
+    kept = df if every else df[keep]  # filter before the text columns are materialised
+
+    def sel(x):  # the kept rows (all of them: the column itself, on the same index object)
+        return x if every else x[keep]
+
+    location_id = _coded(kept["location_id"], _as_text)
     out = pd.DataFrame(
         {
             "source": source,
             "file": _file_names(kept["file"]),
-            "location_id": _per_distinct(kept["location_id"], _as_text),
+            "location_id": location_id.rows,
             "location": _per_distinct(kept["location"], _as_text),
-            "lat": lat[keep],
-            "lon": lon[keep],
+            "lat": sel(lat),
+            "lon": sel(lon),
             "country": _per_distinct(kept["country"], _as_text),
             "city_hint": _per_distinct(kept["city_hint"], _as_text),
-            "parameter": parameter[keep],
-            "unit": unit[keep],  # as reported (canonical spelling); ``value`` is in the AQI unit
+            "parameter": sel(parameter),
+            "unit": sel(unit),  # as reported (canonical spelling); ``value`` is in the AQI unit
             "value": converted[keep],
-            "period_hours": period[keep],
-            "start_local": start[keep],
+            "period_hours": sel(period),
+            "start_local": sel(start),
         },
         index=kept.index,
     )
 
-    # Duplicates: the same location, parameter, period start and length, seen twice.
+    # Duplicates: the same location, parameter, period start and length, seen twice. Found on
+    # codes (equal values, equal codes): what ``out.duplicated(key)`` finds, without hashing text.
     key = ["location_id", "parameter", "start_local", "period_hours"]
-    dup = out.duplicated(key, keep="first")
+    dup = pd.Series(_duplicated_codes([(location_id.codes, len(location_id.distinct)), (sel(par.codes), len(par.distinct)),
+                                       out["start_local"].to_numpy().view("i8"), out["period_hours"].to_numpy()]),
+                    index=out.index)
     if dup.any():
         first = out.groupby(key, sort=False)["value"].transform("first")
         same = (out["value"] == first)[dup]
@@ -220,6 +234,60 @@ def _per_distinct(column: "pd.Series", parse) -> "pd.Series":
     return out
 
 
+def _duplicated_codes(columns: list) -> "np.ndarray":
+    """``DataFrame(columns).duplicated(keep="first")`` for numeric key columns, each given as
+    values (factorised here) or as ``(codes, n)`` (codes already in ``0 .. n-1``, equal values
+    equal codes): the codes combined into one integer per row (when that cannot overflow)."""
+    import numpy as np
+    import pandas as pd
+
+    coded = [c if isinstance(c, tuple) else pd.factorize(c, use_na_sentinel=False) for c in columns]
+    sizes = [max(c[1] if isinstance(c[1], int) else len(c[1]), 1) for c in coded]
+    if float(np.prod(sizes, dtype=float)) >= 2.0 ** 62:
+        return pd.DataFrame({i: c[0] for i, c in enumerate(coded)}).duplicated(keep="first").to_numpy()
+    key = np.zeros(len(coded[0][0]), dtype=np.int64)
+    for (codes, _), n in zip(coded, sizes):
+        key = key * n + codes
+    return pd.Series(key).duplicated(keep="first").to_numpy()
+
+
+class _Coded(NamedTuple):
+    """A parsed text column row by row (``rows``), and the same as codes: ``distinct[codes]`` is
+    ``rows`` (a missing value is one of the distinct values), equal values have equal codes."""
+
+    rows: "pd.Series"
+    codes: "np.ndarray"
+    distinct: "np.ndarray"
+
+    def per_row(self, per_distinct) -> "np.ndarray":
+        """Values given per distinct value, spread to the rows."""
+        import numpy as np
+
+        return np.asarray(per_distinct)[self.codes] if len(self.codes) else np.asarray(per_distinct)[:0]
+
+
+def _coded(column: "pd.Series", parse) -> _Coded:
+    """:func:`_per_distinct` and its codes: a dictionary-encoded column is coded from its
+    categories (no text is hashed per row), a plain one by factorising the parsed rows."""
+    import numpy as np
+    import pandas as pd
+
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        rows = parse(column)
+        codes, distinct = pd.factorize(rows, use_na_sentinel=False)
+        return _Coded(rows, codes, np.asarray(distinct, dtype=object))
+    distinct = pd.Series(column.cat.categories)
+    codes = column.cat.codes.to_numpy()
+    if (codes < 0).any():
+        distinct = pd.concat([distinct, pd.Series([None], dtype=distinct.dtype)], ignore_index=True)
+        codes = np.where(codes < 0, len(distinct) - 1, codes)
+    parsed = parse(distinct)
+    rows = parsed.iloc[codes]
+    rows.index = column.index
+    merged, values = pd.factorize(parsed, use_na_sentinel=False)  # a parse may merge values
+    return _Coded(rows, merged[codes], np.asarray(values, dtype=object))
+
+
 def _file_names(file: "pd.Series") -> "pd.Series":
     """The ``file`` column as given, but a dictionary-encoded one as Python strings (``object``):
     as text it would be ~1.4M copies of ~150-byte paths (200 MB), and nothing downstream reads it."""
@@ -240,24 +308,31 @@ def as_plain_text(df: "pd.DataFrame") -> "pd.DataFrame":
     return df.astype({c: df[c].cat.categories.dtype for c in cat}) if cat else df
 
 
-def _lookup(labels: "pd.Series", mapping: dict):
+def _lookup(labels: "pd.Series | _Coded", mapping: dict):
     """``labels.map(mapping)`` as float64 (NaN where unmapped), one dict lookup per distinct label."""
     import numpy as np
     import pandas as pd
 
+    if isinstance(labels, _Coded):
+        return labels.per_row(np.array([mapping.get(label, np.nan) for label in labels.distinct], dtype="float64"))
     codes, distinct = pd.factorize(labels)  # code -1 (missing label) takes the trailing NaN
     values = np.array([mapping.get(label, np.nan) for label in distinct] + [np.nan], dtype="float64")
     return values[codes]
 
 
-def _aqi_factor(parameter: "pd.Series", unit: "pd.Series"):
+def _aqi_factor(parameter: "pd.Series | _Coded", unit: "pd.Series | _Coded"):
     """``to_aqi_units(parameter, 1.0, unit)`` per row, computed once per distinct (parameter, unit)
     pair: ``value * factor`` is exactly what ``to_aqi_units(parameter, value, unit)`` computes."""
     import numpy as np
     import pandas as pd
 
-    p_codes, p_distinct = pd.factorize(parameter, use_na_sentinel=False)
-    u_codes, u_distinct = pd.factorize(unit, use_na_sentinel=False)
+    def codes_of(labels):
+        if isinstance(labels, _Coded):
+            return labels.codes, labels.distinct
+        return pd.factorize(labels, use_na_sentinel=False)
+
+    p_codes, p_distinct = codes_of(parameter)
+    u_codes, u_distinct = codes_of(unit)
     pair_codes, pairs = pd.factorize(p_codes.astype(np.int64) * len(u_distinct) + u_codes)
     p_of_pair = np.asarray(p_distinct, dtype=object)[pairs // len(u_distinct)]
     u_of_pair = np.asarray(u_distinct, dtype=object)[pairs % len(u_distinct)]

@@ -168,7 +168,8 @@ class RawRoot:
         folder = self.path(*parts)
         if isinstance(self.fs, LocalFileSystem) and os.path.isdir(folder):
             # fsspec's local ls stats every entry (10,000 location folders on a global day).
-            return sorted(posixpath.join(folder, name) for name in os.listdir(folder))
+            sep = "" if not folder or folder.endswith("/") else "/"  # posixpath.join: names hold no "/"
+            return sorted(f"{folder}{sep}{name}" for name in os.listdir(folder))
         try:
             return sorted(p.rstrip("/") for p in self.fs.ls(folder, detail=False))
         except FileNotFoundError:
@@ -343,17 +344,17 @@ class Unbalanced(Exception):
     """A batch parse whose rows do not match its objects' lines (the batch is split)."""
 
 
-def csv_data_lines(body: bytes | memoryview) -> int:
-    """Data lines of a CSV body (the bytes after the header line): lines split at ``\n``, an
-    unterminated last line included, empty lines (``""`` or a lone ``"\r"``) excluded, as a CSV
-    parser skips them. Whitespace-only lines count (they are malformed records)."""
-    n = len(body)
-    if n == 0:
-        return 0
+def csv_data_lines(body: bytes | memoryview, start: int = 0) -> int:
+    """Data lines of a CSV body (the bytes after the header line; with ``start``, the body is
+    ``body[start:]``, counted without copying it): lines split at ``\n``, an unterminated last line
+    included, empty lines (``""`` or a lone ``"\r"``) excluded, as a CSV parser skips them.
+    Whitespace-only lines count (they are malformed records)."""
     data = body if isinstance(body, bytes) else bytes(body)
-    if b"\r" not in data and b"\n\n" not in data and not data.startswith(b"\n"):
-        return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    return sum(1 for line in data.split(b"\n") if line not in (b"", b"\r"))
+    if len(data) <= start:
+        return 0
+    if data.find(b"\r", start) == -1 and data.find(b"\n\n", start) == -1 and not data.startswith(b"\n", start):
+        return data.count(b"\n", start) + (0 if data.endswith(b"\n") else 1)
+    return sum(1 for line in data[start:].split(b"\n") if line not in (b"", b"\r"))
 
 
 def data_line_list(body: bytes | memoryview) -> list[bytes]:
