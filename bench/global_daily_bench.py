@@ -326,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     table = [summarise(r, a.budget) for r in runs]
     result = {"machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg()}, "budget_s": a.budget,
               "days": a.days, "targets": TARGETS, "runs": runs, "summary": table}
-    (OUT / "global_daily_bench.json").write_text(json.dumps(result, indent=2, default=str))
+    name = "global_daily_bench.json" if not a.sizes else f"global_daily_bench-{a.sizes.replace(',', '-')}.json"
+    (OUT / name).write_text(json.dumps(result, indent=2, default=str))
     cols = [("locations", "{:,}"), ("cities", "{:,}"), ("etl_s", "{:.1f}"), ("gate_s", "{:.1f}"), ("gate_gx_import_s", "{:.1f}"),
             ("train_s", "{:.1f}"), ("forecast_s", "{:.2f}"), ("forecast_p99_ms", "{:.1f}"), ("prefix_p99_ms", "{:.1f}"),
             ("image_first_p99_s", "{:.3f}"), ("image_cache_bytes", "{:,}"), ("dag_wall_s", "{}")]
@@ -338,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         if row["dag_tasks_s"]:
             print(f"[{row['locations']:,}] dag.test() {row['dag_wall_s']:.0f} s: " +
                   ", ".join(f"{k} {v:.1f}" for k, v in row["dag_tasks_s"].items() if v is not None))
-    print(f"\nwritten: {OUT / 'global_daily_bench.json'} (load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    print(f"\nwritten: {OUT / name} (load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     return 0
 
 
