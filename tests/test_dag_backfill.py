@@ -65,3 +65,33 @@ def test_a_range_ending_before_it_starts_fails_at_once(tmp_path, monkeypatch):
     states = {t.task_id: t.state for t in run.get_task_instances()}
     assert run.state == "failed" and states["resolve_range"] == "failed"
     assert not (tmp_path / "lake").exists()
+
+
+GLUE_PYTHON = __import__("pathlib").Path(__file__).resolve().parent.parent / ".venv-glue" / "bin" / "python"
+
+
+@pytest.mark.skipif(not GLUE_PYTHON.exists(),
+                    reason=f"no Spark venv at {GLUE_PYTHON} (make venv-glue builds it; make test does before this suite)")
+def test_local_backfill_with_the_spark_engine_submits_to_the_spark_venv(tmp_path, monkeypatch):
+    """engine=spark: the DAG's etl task submits ``aqicast etl --engine spark`` to the interpreter
+    in AQICAST_SPARK_PYTHON (the .venv-glue Spark venv, not this one), reads its run reports back,
+    and the gates pass on what it wrote: the in-process engine's partitions, byte for byte."""
+    from include.cli import main
+    from tests.test_dags import migrate
+
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("AQICAST_LAKE", str(lake))
+    monkeypatch.setenv("AQICAST_BACKEND", "local")
+    monkeypatch.setenv("AQICAST_TASK_RETRIES", "0")
+    monkeypatch.setenv("AQICAST_SPARK_PYTHON", str(GLUE_PYTHON))
+    migrate()
+    run = backfill_dag().test(logical_date=pendulum.datetime(2015, 3, 4, tz="UTC"),
+                              run_conf={"start": "2015-03-01", "end": "2015-03-02", "engine": "spark"})
+    tis = run.get_task_instances()
+    assert run.state == "success", {(t.task_id, t.map_index): t.state for t in tis}
+    etl = next(t for t in tis if t.task_id == "etl").xcom_pull(task_ids="etl")
+    assert etl["engine"] == "spark" and etl["dates"] == ["2015-03-01", "2015-03-02"] and etl["days"] == 2
+    summary = next(t for t in tis if t.task_id == "summary").xcom_pull(task_ids="summary")
+    assert summary["days"] == 2 and summary["passed"] == 2
+    assert main(["etl", "--lake", str(tmp_path / "cli"), "--start", "2015-03-01", "--end", "2015-03-02"]) == 0
+    assert digest(lake) == digest(tmp_path / "cli") and len(digest(lake)) > 10

@@ -131,3 +131,26 @@ def test_rolling_in_one_call_equals_pandas_column_by_column():
             pd.testing.assert_frame_equal(_rolling(grid, window, min_periods, how), expected, check_exact=True)
         pd.testing.assert_frame_equal(_rolling(grid.notna(), 7, 1, "sum"),
                                       grid.notna().rolling(7, min_periods=1).sum(), check_exact=True)
+
+
+def test_one_schema_whether_a_day_is_built_alone_or_in_a_range(tmp_path):
+    """2014-03-29: the sample's Beijing monitors, but no GSOD station within the weather radius of
+    any city that day. Built alone (``--jobs 1``: the daily build) or in one pass with days that
+    have weather (``--jobs 2``: ``features_range``), its weather columns are float NaN either way,
+    and every partition has the same schema and rows."""
+    import pyarrow.parquet as pq
+
+    from include.cli import main
+
+    for jobs in (1, 2):
+        assert main(["etl", "--lake", str(tmp_path / f"jobs{jobs}"), "--start", "2014-03-29", "--end", "2014-03-31",
+                     "--jobs", str(jobs)]) == 0
+    one, two = tmp_path / "jobs1", tmp_path / "jobs2"
+    parts = sorted(p.relative_to(one) for p in one.rglob("*.parquet"))
+    assert parts == sorted(p.relative_to(two) for p in two.rglob("*.parquet")) and len(parts) > 20
+    for rel in parts:
+        assert pq.read_schema(one / rel).equals(pq.read_schema(two / rel)), rel
+        pd.testing.assert_frame_equal(pd.read_parquet(one / rel), pd.read_parquet(two / rel), check_exact=True)
+    alone = pd.read_parquet(one / "features/city_daily/date=2014-03-29/part-00000.parquet")
+    assert len(alone) and alone["weather_km"].isna().all() and alone["temp_c"].dtype == "float64"
+    assert (alone["weather_stations"] == 0).all() and alone["temp_c_missing"].all()

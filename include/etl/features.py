@@ -106,12 +106,9 @@ def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame", rules: EtlRule
     if len(w):
         w["pressure_hpa"] = w["slp_hpa"].fillna(w["stp_hpa"]) if "slp_hpa" in w else np.nan
     cols = WEATHER_VARS + WEATHER_FLAGS
-    if w.empty or cities.empty:
-        for c in cols:
-            out[c] = np.nan
-    else:
+    found = []
+    if not (w.empty or cities.empty):
         w = w[w["lat"].notna() & w["lon"].notna()]
-        found = []
         for wdate, group in cities.groupby("weather_date"):
             stations = w[w["date"] == wdate]
             if stations.empty:
@@ -119,8 +116,12 @@ def city_weather(cities: "pd.DataFrame", weather: "pd.DataFrame", rules: EtlRule
             means = _nearest_station_means(group, stations, cols, rules)
             if means is not None:
                 found.append(means)
-        columns = ["weather_stations", "weather_km", *cols]
-        out = out.join(pd.concat(found) if found else pd.DataFrame(columns=columns))
+    # Cities without any station: the same columns and dtypes as when some city has one (float
+    # NaN), so a day's partition has one schema whether it is built alone (the daily run, --jobs 1)
+    # or with other days that have weather (features_range: --jobs 2, backfills).
+    none = pd.DataFrame({c: pd.Series(dtype="int64" if c == "weather_stations" else "float64")
+                         for c in ["weather_stations", "weather_km", *cols]})
+    out = out.join(pd.concat(found) if found else none)
     out["weather_stations"] = out.get("weather_stations", pd.Series(0, index=out.index)).fillna(0).astype("int64")
     for c in WEATHER_VARS:
         out[f"{c}_missing"] = out[c].isna()
