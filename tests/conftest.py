@@ -29,6 +29,16 @@ SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+@pytest.fixture(scope="session")
+def lake_cache(tmp_path_factory):
+    """The session's sample lakes (``tests.sample_lakes.LakeCache``): in the base temporary folder's
+    parent under xdist, which the session's workers share (a new one per session)."""
+    from tests.sample_lakes import LakeCache
+
+    base = tmp_path_factory.getbasetemp()
+    return LakeCache((base.parent if os.getenv("PYTEST_XDIST_WORKER") else base) / "sample-lakes")
+
+
 @pytest.fixture
 def lake_root(tmp_path) -> Path:
     return tmp_path / "lake"

@@ -24,10 +24,11 @@ ROLE = "arn:aws:iam::123456789012:role/aqicast-sagemaker"
 
 
 @pytest.fixture(scope="module")
-def local_lake(tmp_path_factory):
+def local_lake(tmp_path_factory, lake_cache):
     from tests.sample_lakes import ingest_sample
 
-    return ingest_sample(tmp_path_factory.mktemp("awslake") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 2, 1)))
+    return ingest_sample(tmp_path_factory.mktemp("awslake") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 2, 1)),
+                         cache=lake_cache)
 
 
 @pytest.fixture

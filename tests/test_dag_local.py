@@ -15,11 +15,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(tmp_path_factory, lake_cache):
     """A month of curated history, as the bootstrap of `make run` leaves it."""
     from tests.sample_lakes import ingest_sample
 
-    return ingest_sample(tmp_path_factory.mktemp("daglocal") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 1, 29)))
+    return ingest_sample(tmp_path_factory.mktemp("daglocal") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 1, 29)),
+                         cache=lake_cache)
 
 
 @pytest.fixture
