@@ -12,9 +12,19 @@ import pytest
 
 # Airflow and AWS settings for the whole test session: a throw-away AIRFLOW_HOME (SQLite), no
 # example DAGs, and fake credentials so boto3 under moto never looks for real ones.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aqicast-airflow-"))
+_OWN_AIRFLOW_HOME: str | None = None  # the AIRFLOW_HOME this process created: removed at its end
+
+
+def _own_airflow_home(prefix: str) -> str:
+    global _OWN_AIRFLOW_HOME
+    _OWN_AIRFLOW_HOME = tempfile.mkdtemp(prefix=prefix)
+    return _OWN_AIRFLOW_HOME
+
+
 if os.getenv("PYTEST_XDIST_WORKER"):  # one SQLite metadata DB per xdist worker: runs never meet across workers
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"aqicast-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
+    os.environ["AIRFLOW_HOME"] = _own_airflow_home(f"aqicast-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
+elif "AIRFLOW_HOME" not in os.environ:
+    os.environ["AIRFLOW_HOME"] = _own_airflow_home("aqicast-airflow-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 _REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_REPO / "dags"))
@@ -27,6 +37,12 @@ for _key, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_unconfigure(config):
+    """Each process removes the AIRFLOW_HOME it made (an xdist worker its own); never one it was given."""
+    if _OWN_AIRFLOW_HOME:
+        shutil.rmtree(_OWN_AIRFLOW_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
