@@ -39,6 +39,30 @@ SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# The longest modules first, then the rest in their usual order. Under xdist each worker runs whole
+# files (pytest_xdist_make_scheduler below) in this order: the long ones start at once and short ones
+# fill the end (a long module handed out last would be the run's tail).
+SLOW_FIRST = ("test_backfill_scheduler.py", "test_global_scale.py", "test_training.py", "test_dag_aws.py",
+              "test_dag_local.py", "test_quality_gate.py", "test_fuzz_readers.py", "test_infra.py",
+              "test_dag_backfill.py", "test_api.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Whole files per worker (``--dist loadfile``) unless ``--dist`` is given: a module's fixtures
+    (a world history, a running Airflow, a browser) are set up once, not on both workers."""
+    if config.getoption("dist") == "load" and not any(a.startswith("--dist") for a in config.invocation_params.args):
+        from xdist.scheduler import LoadFileScheduling
+
+        return LoadFileScheduling(config, log)
+    return None
+
+
 def pytest_unconfigure(config):
     """Each process removes the AIRFLOW_HOME it made (an xdist worker its own); never one it was given."""
     if _OWN_AIRFLOW_HOME:
