@@ -71,6 +71,8 @@ class Stack:
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # Parsed once: the files do not change during the test (by default again every 30 s)
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
             "AQICAST_BACKEND": "local",
             "AQICAST_LAKE": str(lake),
             "AQICAST_RAW_ROOT": str(ROOT / "data" / "sample" / "raw"),
