@@ -41,10 +41,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # The longest modules first, then the rest in their usual order. Under xdist each worker runs whole
 # files (pytest_xdist_make_scheduler below) in this order: the long ones start at once and short ones
-# fill the end (a long module handed out last would be the run's tail).
-SLOW_FIRST = ("test_backfill_scheduler.py", "test_global_scale.py", "test_training.py", "test_dag_aws.py",
+# fill the end (a long module handed out last would be the run's tail). Training first: its 90-day
+# Beijing history is the one the others' histories begin with (sample_lakes.BEIJING_ENDS).
+SLOW_FIRST = ("test_training.py", "test_backfill_scheduler.py", "test_global_scale.py", "test_dag_aws.py",
               "test_dag_local.py", "test_quality_gate.py", "test_fuzz_readers.py", "test_infra.py",
-              "test_dag_backfill.py", "test_api.py")
+              "test_dag_backfill.py", "test_languages.py", "test_api.py", "test_serving_load.py",
+              "test_web_page.py", "test_faults_etl.py")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -54,11 +56,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Whole files per worker (``--dist loadfile``) unless ``--dist`` is given: a module's fixtures
-    (a world history, a running Airflow, a browser) are set up once, not on both workers."""
+    """Whole files per worker, in collection order (``--dist loadfile --no-loadscope-reorder``)
+    unless ``--dist`` is given: a module's fixtures (a world history, a running Airflow, a browser)
+    are set up once, not on both workers, and SLOW_FIRST decides what starts first."""
     if config.getoption("dist") == "load" and not any(a.startswith("--dist") for a in config.invocation_params.args):
         from xdist.scheduler import LoadFileScheduling
 
+        config.option.loadscopereorder = False  # xdist would hand out the files with the most tests first
         return LoadFileScheduling(config, log)
     return None
 
