@@ -12,9 +12,19 @@ import pytest
 
 # Airflow and AWS settings for the whole test session: a throw-away AIRFLOW_HOME (SQLite), no
 # example DAGs, and fake credentials so boto3 under moto never looks for real ones.
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="aqicast-airflow-"))
+_OWN_AIRFLOW_HOME: str | None = None  # the AIRFLOW_HOME this process created: removed at its end
+
+
+def _own_airflow_home(prefix: str) -> str:
+    global _OWN_AIRFLOW_HOME
+    _OWN_AIRFLOW_HOME = tempfile.mkdtemp(prefix=prefix)
+    return _OWN_AIRFLOW_HOME
+
+
 if os.getenv("PYTEST_XDIST_WORKER"):  # one SQLite metadata DB per xdist worker: runs never meet across workers
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix=f"aqicast-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
+    os.environ["AIRFLOW_HOME"] = _own_airflow_home(f"aqicast-airflow-{os.environ['PYTEST_XDIST_WORKER']}-")
+elif "AIRFLOW_HOME" not in os.environ:
+    os.environ["AIRFLOW_HOME"] = _own_airflow_home("aqicast-airflow-")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 _REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(_REPO / "dags"))
@@ -27,6 +37,50 @@ for _key, _value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_RAW = ROOT / "data" / "sample" / "raw"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+# The longest modules first, then the rest in their usual order. Under xdist each worker runs whole
+# files (pytest_xdist_make_scheduler below) in this order: the long ones start at once and short ones
+# fill the end (a long module handed out last would be the run's tail). Training first: its 90-day
+# Beijing history is the one the others' histories begin with (sample_lakes.BEIJING_ENDS).
+SLOW_FIRST = ("test_training.py", "test_backfill_scheduler.py", "test_global_scale.py", "test_dag_aws.py",
+              "test_dag_local.py", "test_quality_gate.py", "test_fuzz_readers.py", "test_infra.py",
+              "test_dag_backfill.py", "test_languages.py", "test_api.py", "test_serving_load.py",
+              "test_web_page.py", "test_faults_etl.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file keeps its order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Whole files per worker, in collection order (``--dist loadfile --no-loadscope-reorder``)
+    unless ``--dist`` is given: a module's fixtures (a world history, a running Airflow, a browser)
+    are set up once, not on both workers, and SLOW_FIRST decides what starts first."""
+    if config.getoption("dist") == "load" and not any(a.startswith("--dist") for a in config.invocation_params.args):
+        from xdist.scheduler import LoadFileScheduling
+
+        config.option.loadscopereorder = False  # xdist would hand out the files with the most tests first
+        return LoadFileScheduling(config, log)
+    return None
+
+
+def pytest_unconfigure(config):
+    """Each process removes the AIRFLOW_HOME it made (an xdist worker its own); never one it was given."""
+    if _OWN_AIRFLOW_HOME:
+        shutil.rmtree(_OWN_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lake_cache(tmp_path_factory):
+    """The session's sample lakes (``tests.sample_lakes.LakeCache``): in the base temporary folder's
+    parent under xdist, which the session's workers share (a new one per session)."""
+    from tests.sample_lakes import LakeCache
+
+    base = tmp_path_factory.getbasetemp()
+    return LakeCache((base.parent if os.getenv("PYTEST_XDIST_WORKER") else base) / "sample-lakes")
 
 
 @pytest.fixture

@@ -24,10 +24,10 @@ DAY_BEIJING, DAY_INDIA = dt.date(2015, 1, 11), dt.date(2019, 1, 11)
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
+def lake(tmp_path_factory, lake_cache):
     from tests.sample_lakes import two_country_serving_lake
 
-    return two_country_serving_lake(tmp_path_factory.mktemp("api") / "lake", 7, DAY_BEIJING, DAY_INDIA)
+    return two_country_serving_lake(tmp_path_factory.mktemp("api") / "lake", 7, DAY_BEIJING, DAY_INDIA, cache=lake_cache)
 
 
 @pytest.fixture

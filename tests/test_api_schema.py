@@ -35,10 +35,10 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(ForecastServ
 
 
 @pytest.fixture(scope="module", autouse=True)
-def lake(tmp_path_factory):
+def lake(tmp_path_factory, lake_cache):
     from tests.sample_lakes import build_serving_lake
 
-    STORE.inner = LocalStore(build_serving_lake(tmp_path_factory.mktemp("schema") / "lake"))
+    STORE.inner = LocalStore(build_serving_lake(tmp_path_factory.mktemp("schema") / "lake", cache=lake_cache))
     yield STORE.inner
     STORE.inner = None
 

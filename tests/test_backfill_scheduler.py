@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-HISTORY = (dt.date(2015, 1, 11), dt.date(2015, 1, 25))
+HISTORY = (dt.date(2015, 1, 1), dt.date(2015, 1, 25))
 DAYS = [dt.date(2015, 1, 27), dt.date(2015, 1, 28)]
 NO_DATA = dt.date(2016, 6, 1)  # after the in-repo sample: no raw object for that day
 CONF = '{"retrain": "skip"}'
@@ -71,6 +71,8 @@ class Stack:
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # Parsed once: the files do not change during the test (by default again every 30 s)
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
             "AQICAST_BACKEND": "local",
             "AQICAST_LAKE": str(lake),
             "AQICAST_RAW_ROOT": str(ROOT / "data" / "sample" / "raw"),
@@ -159,9 +161,10 @@ class _suppress:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    """The running stack, on a lake with two weeks of curated history before the backfill range
-    (built while Airflow starts: the tasks read the lake only when they run)."""
+def stack(tmp_path_factory, lake_cache):
+    """The running stack, on a lake with the curated history of January until a day before the
+    backfill range (the beginning of the Beijing history other modules use, built once per session;
+    got while Airflow starts: the tasks read the lake only when they run)."""
     from tests.sample_lakes import ingest_sample
 
     base = tmp_path_factory.mktemp("backfill")
@@ -169,7 +172,7 @@ def stack(tmp_path_factory):
     s.home.mkdir()
     try:
         s.start()
-        s.history = ingest_sample(base / "history", HISTORY)
+        s.history = ingest_sample(base / "history", HISTORY, cache=lake_cache)
         shutil.copytree(s.history.root, s.lake)
         s.wait_for("the DAG to be serialized", lambda: s.query(
             "select count(*) from serialized_dag where dag_id='aqicast_daily'")[0][0] > 0, 120)

@@ -31,10 +31,10 @@ STABLE = "stability.stable-image-core-v1:1"
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
+def lake(tmp_path_factory, lake_cache):
     from tests.sample_lakes import build_serving_lake
 
-    return build_serving_lake(tmp_path_factory.mktemp("bedrock") / "lake", days=2)
+    return build_serving_lake(tmp_path_factory.mktemp("bedrock") / "lake", days=2, cache=lake_cache)
 
 
 def png(color=(40, 80, 160)) -> bytes:

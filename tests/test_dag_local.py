@@ -15,11 +15,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(tmp_path_factory, lake_cache):
     """A month of curated history, as the bootstrap of `make run` leaves it."""
     from tests.sample_lakes import ingest_sample
 
-    return ingest_sample(tmp_path_factory.mktemp("daglocal") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 1, 29)))
+    return ingest_sample(tmp_path_factory.mktemp("daglocal") / "lake", (dt.date(2015, 1, 1), dt.date(2015, 1, 29)),
+                         cache=lake_cache)
 
 
 @pytest.fixture
@@ -103,10 +104,12 @@ def test_rerunning_a_range_is_idempotent(lake):
 
 def test_a_failed_quality_gate_fails_the_run_and_publishes_nothing(lake):
     day = dt.date(2015, 1, 28)
-    from include.catalog import FEATURES
+    from include.catalog import FEATURES, FORECASTS, SNAPSHOT_LATEST
 
-    # A broken upstream: the partition the gate checks has an impossible AQI.
-    run(day, {"retrain": "skip"})
+    # A broken upstream: the partition the gate checks has an impossible AQI. The history already has
+    # the day's partitions (the broken run replaces them) and no forecast, so anything published
+    # would be this run's.
+    assert lake.has_partition(FEATURES, day) and not lake.has_partition(FORECASTS, day)
     import include.etl.pipeline as pipeline
 
     original = pipeline.air_quality_daily
@@ -128,3 +131,4 @@ def test_a_failed_quality_gate_fails_the_run_and_publishes_nothing(lake):
     results = lake.read_json(lake.path("quality", f"date={day}", "results.json"))
     assert results["success"] is False and "aqi" in results["summary"]
     assert lake.has_partition(FEATURES, day)
+    assert not lake.has_partition(FORECASTS, day) and not lake.exists(lake.path(SNAPSHOT_LATEST))

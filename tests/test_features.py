@@ -17,10 +17,10 @@ DAY = dt.date(2015, 1, 10)
 
 
 @pytest.fixture(scope="module")
-def built_lake(tmp_path_factory, ) -> Lake:
+def built_lake(tmp_path_factory, lake_cache) -> Lake:
     from tests.sample_lakes import ingest_sample
 
-    return ingest_sample(tmp_path_factory.mktemp("features") / "lake", (START, END))
+    return ingest_sample(tmp_path_factory.mktemp("features") / "lake", (START, END), cache=lake_cache)
 
 
 def copy_lake(lake: Lake, tmp_path) -> Lake:

@@ -93,10 +93,10 @@ def test_package_is_the_serving_code_and_wheels_only_within_lambda_limits(packag
     assert sizes["zipped"] < sizes["limit_zipped"] and sizes["unzipped"] < sizes["limit_unzipped"]
 
 
-def test_package_answers_api_gateway_events_from_a_local_snapshot(package, clean_python, tmp_path_factory):
+def test_package_answers_api_gateway_events_from_a_local_snapshot(package, clean_python, tmp_path_factory, lake_cache):
     from tests.sample_lakes import DAY, build_serving_lake
 
-    lake = build_serving_lake(tmp_path_factory.mktemp("lambda") / "lake", days=2)
+    lake = build_serving_lake(tmp_path_factory.mktemp("lambda") / "lake", days=2, cache=lake_cache)
     snapshot = json.loads(next(Path(lake).rglob("latest.json")).read_text())
     city = snapshot["cities"][0]
     task = tmp_path_factory.mktemp("task")

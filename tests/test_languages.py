@@ -23,10 +23,11 @@ DAY_BEIJING, DAY_INDIA = dt.date(2015, 1, 11), dt.date(2019, 1, 11)
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
+def lake(tmp_path_factory, lake_cache):
     from tests.sample_lakes import two_country_serving_lake
 
-    return two_country_serving_lake(tmp_path_factory.mktemp("lang") / "lake", 2, DAY_BEIJING, DAY_INDIA)
+    # test_api's lake (a week of history: no answer here depends on its length), built once a session
+    return two_country_serving_lake(tmp_path_factory.mktemp("lang") / "lake", 7, DAY_BEIJING, DAY_INDIA, cache=lake_cache)
 
 
 class Dated(LocalStore):

@@ -20,11 +20,11 @@ DAY, INDIA_DAY = dt.date(2015, 1, 10), dt.date(2019, 1, 10)
 
 
 @pytest.fixture(scope="module")
-def clean_lake(tmp_path_factory) -> Lake:
+def clean_lake(tmp_path_factory, lake_cache) -> Lake:
     from tests.sample_lakes import ingest_sample
 
     return ingest_sample(tmp_path_factory.mktemp("gate") / "lake", (BEIJING_DAYS[0], BEIJING_DAYS[-1]),
-                         (INDIA_DAYS[0], INDIA_DAYS[-1]))
+                         (INDIA_DAYS[0], INDIA_DAYS[-1]), cache=lake_cache)
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ LATEST = "serving/latest.json"
 
 
 @pytest.fixture(scope="module")
-def serving_lake(tmp_path_factory):
+def serving_lake(tmp_path_factory, lake_cache):
     from tests.sample_lakes import build_serving_lake
 
-    return build_serving_lake(tmp_path_factory.mktemp("serving") / "lake", days=2)
+    return build_serving_lake(tmp_path_factory.mktemp("serving") / "lake", days=2, cache=lake_cache)
 
 
 @pytest.fixture(scope="module")

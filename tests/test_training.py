@@ -28,10 +28,10 @@ def backend_for(lake, group: str):
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory) -> Lake:
+def lake(tmp_path_factory, lake_cache) -> Lake:
     from tests.sample_lakes import ingest_sample
 
-    return ingest_sample(tmp_path_factory.mktemp("training") / "lake", (START, END))
+    return ingest_sample(tmp_path_factory.mktemp("training") / "lake", (START, END), cache=lake_cache)
 
 
 class Constant:

@@ -22,7 +22,7 @@ INSTALL_HINT = ("the browser test needs Debian's chromium and chromium-driver: r
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
+def base_url(tmp_path_factory, lake_cache):
     import uvicorn
 
     from include.serving.app import create_app
@@ -30,7 +30,7 @@ def base_url(tmp_path_factory):
     from include.serving.store import LocalStore
     from tests.sample_lakes import build_serving_lake
 
-    root = build_serving_lake(tmp_path_factory.mktemp("web") / "lake")
+    root = build_serving_lake(tmp_path_factory.mktemp("web") / "lake", cache=lake_cache)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # a free port, held until uvicorn serves on it
