@@ -396,13 +396,19 @@ def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True,
     """Write ``features/city_daily`` for ``day`` (target empty if D+1 is unknown) and, by default,
     rebuild ``day - 1`` so its target is filled now that ``day`` is known."""
     targets = [day - dt.timedelta(days=1), day] if refill_previous else [day]
+    targets = [d for d in targets if lake.has_partition(AIR_QUALITY, d)]
+    if not targets:
+        return {}
+    # Both days from one read of their shared window (D-8 .. D+1) and one pass of the same
+    # function as the per-day build (``features_range``: identical rows per day, tested).
+    frame = (features_range(lake, targets[0], targets[-1], rules) if len(targets) > 1
+             else features_for(lake, targets[0], rules))
     written = {}
     for d in targets:
-        if not lake.has_partition(AIR_QUALITY, d):
-            continue
-        frame = features_for(lake, d, rules)
-        lake.write_partition(FEATURES, d, frame)
-        written[d.isoformat()] = len(frame)
+        part = frame[frame["date"] == d.isoformat()].reset_index(drop=True) if len(frame) else frame
+        part = part if len(part) else empty_features()
+        lake.write_partition(FEATURES, d, part)
+        written[d.isoformat()] = len(part)
     return written
 
 
