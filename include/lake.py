@@ -21,6 +21,8 @@ Faults (tests/test_faults_*.py):
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import json
 import os
@@ -36,6 +38,7 @@ from fsspec.implementations.local import LocalFileSystem
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
 
 PART = "part-00000.parquet"
 TMP_PREFIX = ".tmp-"
@@ -264,27 +267,40 @@ class Lake:
                        text_as_categories: bool = False) -> "pd.DataFrame":
         """One partition as a DataFrame; ``text_as_categories`` reads every text column as a pandas
         categorical straight from Parquet's dictionary pages (no hashing of millions of strings)."""
+        return self.read_table(table, day, columns, text_as_categories=text_as_categories).to_pandas()
+
+    def read_table(self, table: str, day: dt.date | str, columns: list[str] | None = None, *,
+                   text_as_categories: bool = False) -> "pa.Table":
+        """One partition as an Arrow table. ``pq.ParquetFile`` reads the one file directly (a
+        fifth of ``pq.read_table``'s cost on a small partition, which sets up a dataset); the
+        same table and metadata (tested)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        with self.fs.open(self.partition_file(table, day), "rb") as fh:
+        path = self.partition_file(table, day)
+        with contextlib.ExitStack() as stack:
+            source = path if self.local else stack.enter_context(self.fs.open(path, "rb"))
             dictionary = None
             if text_as_categories:
-                dictionary = [f.name for f in pq.read_schema(fh) if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
-                fh.seek(0)
-            return pq.read_table(fh, columns=columns, read_dictionary=dictionary).to_pandas()
+                dictionary = [f.name for f in pq.read_schema(source)
+                              if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+                if not self.local:
+                    source.seek(0)
+            return pq.ParquetFile(source, read_dictionary=dictionary).read(columns=columns)
 
     def read_partitions(
         self, table: str, days: Iterable[dt.date | str], columns: list[str] | None = None
     ) -> "pd.DataFrame":
-        """Concatenate the partitions that exist among ``days`` (missing days are skipped)."""
+        """Concatenate the partitions that exist among ``days`` (missing days are skipped), in
+        Arrow, converted to pandas once (a column null in one partition takes the others' type)."""
         import pandas as pd
+        import pyarrow as pa
 
-        frames = [self.read_partition(table, d, columns) for d in days if self.has_partition(table, d)]
-        rows = [f for f in frames if len(f)]
+        tables = [self.read_table(table, d, columns) for d in days if self.has_partition(table, d)]
+        rows = [t for t in tables if t.num_rows]
         if not rows:  # keep the schema of an empty partition, so callers can still select columns
-            return frames[0].iloc[:0] if frames else (pd.DataFrame(columns=columns) if columns else pd.DataFrame())
-        return pd.concat(rows, ignore_index=True)
+            return tables[0].to_pandas() if tables else (pd.DataFrame(columns=columns) if columns else pd.DataFrame())
+        return (rows[0] if len(rows) == 1 else pa.concat_tables(rows, promote_options="permissive")).to_pandas()
 
     def partition_days(self, table: str) -> list[str]:
         """The dates that have a partition of ``table``, sorted."""
