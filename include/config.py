@@ -130,6 +130,9 @@ class Settings:
     task_retries: int = _env("TASK_RETRIES", default=2)
     #: The Spark engine's master when no session is active (on Glue the job's session is used).
     spark_master: str = _env("SPARK_MASTER", default="local[2]")
+    #: Processes reading one day's raw objects in the in-process engine (``--jobs 1``): 2 reads
+    #: GSOD and the fetches in a forked helper while the archive is read (1: all in one process).
+    etl_reader_processes: int = _env("ETL_READER_PROCESSES", default=2)
     #: The interpreter of the Spark environment (``.venv-glue/bin/python``) for a local Spark run
     #: submitted as a subprocess (the backfill DAG's ``engine=spark``); empty: the current one.
     spark_python: str = _env("SPARK_PYTHON", default="")

@@ -67,11 +67,17 @@ def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1, engine: str =
 
         reports = spark_etl.etl(backend, days, progress=progress)
     elif jobs <= 1 or len(days) == 1:
+        from include.etl.pipeline import close_helper
+
         reports = []
-        for day in days:
-            reports.append(run_etl(day, backend.lake, backend.raw, manifest=_manifest(backend, day), rules=rules))
-            if progress:
-                progress(f"{day}: done in {reports[-1]['seconds']:.1f}s")
+        try:
+            for day in days:
+                reports.append(run_etl(day, backend.lake, backend.raw, manifest=_manifest(backend, day), rules=rules,
+                                       reader_processes=backend.settings.etl_reader_processes))
+                if progress:
+                    progress(f"{day}: done in {reports[-1]['seconds']:.1f}s")
+        finally:
+            close_helper()
     else:
         from concurrent.futures import ProcessPoolExecutor
 
