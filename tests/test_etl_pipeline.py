@@ -84,3 +84,34 @@ def test_cli_json_and_reprocess_window(lake_root, capsys):
     assert [r["date"] for r in reports] == ["2015-03-01", "2015-03-02", "2015-03-03"]
     aq = pd.read_parquet(lake_root / "curated/air_quality_daily/date=2015-03-03/part-00000.parquet")
     assert set(aq["city"]) == {"Beijing"}
+
+
+def test_the_reader_helper_process_writes_what_one_process_writes(tmp_path):
+    """``aqicast etl`` in a fresh process (no other Python thread: the helper is forked) with the
+    GSOD and fetch readers in a helper process, and with everything in one process: the same
+    partitions, byte for byte, and the same run reports but for their timing. The days: real
+    fetches and GSOD (2014-03-30), the Beijing archive and GSOD over a range (2015-01-10..11)."""
+    import os
+    import subprocess
+    import sys
+
+    def run(processes: int) -> tuple[dict, dict, str]:
+        lake = tmp_path / f"lake-{processes}"
+        env = {**os.environ, "AQICAST_ETL_READER_PROCESSES": str(processes)}
+        logs = ""
+        for days in (["--date", "2014-03-30"], ["--start", "2015-01-10", "--end", "2015-01-11"]):
+            out = subprocess.run([sys.executable, "-m", "include.cli", "-v", "etl", *days, "--lake", str(lake)],
+                                 env=env, capture_output=True, text=True, timeout=300)
+            assert out.returncode == 0, out.stderr[-3000:]
+            logs += out.stderr
+        reports = {p.name: {k: v for k, v in json.loads(p.read_text()).items() if k != "seconds"}
+                   for p in (lake / "_runs" / "etl").glob("*.json")}
+        return tree_digest(lake), reports, logs
+
+    one, one_reports, one_logs = run(1)
+    two, two_reports, two_logs = run(2)
+    assert "read in a helper process" in two_logs and "read in a helper process" not in one_logs
+    assert two_logs.count("read in a helper process") == 3  # each day, the helper forked once per command
+    assert two == one and len(one) == 3 * 8
+    assert two_reports == one_reports and len(one_reports) == 3
+    assert one_reports["date=2014-03-30.json"]["sources"]["openaq-fetches"]["rows_kept"] > 0
