@@ -14,18 +14,10 @@ HEAVY = ("pandas", "pyarrow", "great_expectations", "sagemaker", "flaml", "sklea
 
 
 @lru_cache(maxsize=1)
-_MIGRATED: set[tuple[str | None, str | None]] = set()
-
-
 def migrate() -> None:
-    """A migrated metadata DB in this session's AIRFLOW_HOME (dag.test needs one): ``airflow db
-    migrate`` once per process and database (8 s each time, even with nothing to do)."""
-    key = (os.environ.get("AIRFLOW_HOME"), os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"))
-    if key in _MIGRATED:
-        return
+    """A migrated metadata DB in this session's AIRFLOW_HOME (dag.test needs one)."""
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
                    env={**os.environ})
-    _MIGRATED.add(key)
 
 
 def dagbag():
