@@ -154,3 +154,18 @@ def test_one_schema_whether_a_day_is_built_alone_or_in_a_range(tmp_path):
     alone = pd.read_parquet(one / "features/city_daily/date=2014-03-29/part-00000.parquet")
     assert len(alone) and alone["weather_km"].isna().all() and alone["temp_c"].dtype == "float64"
     assert (alone["weather_stations"] == 0).all() and alone["temp_c_missing"].all()
+
+
+def test_the_spark_engine_builds_features_in_blocks_of_consecutive_dates():
+    """Stage 2 of the Spark engine: every date once, in order, in blocks of consecutive dates
+    (about two per core, at most ``MAX_FEATURE_BLOCK``); each block is one ``features_range``."""
+    from include.app.spark_etl import MAX_FEATURE_BLOCK, feature_blocks
+
+    start = dt.date(2024, 1, 1)
+    for n, cores, expected in ((1, 2, 1), (7, 2, 4), (28, 2, 4), (29, 2, 4), (3650, 36, 118)):
+        days = [start + dt.timedelta(days=i) for i in range(n)]
+        blocks = feature_blocks(days, cores)
+        assert [d for b in blocks for d in b] == [d.isoformat() for d in days]
+        assert all(1 <= len(b) <= MAX_FEATURE_BLOCK for b in blocks)
+        assert len(blocks) == expected
+    assert [len(b) for b in feature_blocks([start + dt.timedelta(days=i) for i in range(28)], 2)] == [7, 7, 7, 7]

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("pyspark", reason="the Spark tests run in .venv-glue (make test-spark)")
 pytestmark = pytest.mark.spark
 
-START, END = dt.date(2015, 3, 1), dt.date(2015, 3, 3)
+START, END = dt.date(2015, 3, 1), dt.date(2015, 3, 6)  # with the day before: 7 feature dates, blocks of 2
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +56,12 @@ def test_spark_engine_writes_the_local_engines_partitions(spark, tmp_path, capsy
     for lake, extra in ((local, []), (distributed, ["--engine", "spark"])):
         assert main(["etl", "--lake", str(lake), "--date", "2015-02-28", *extra]) == 0
         _cli(lake, *extra)
-    assert "stage 2: features of 4 dates as Spark tasks" in capsys.readouterr().err
+    assert "stage 2: features of 7 dates as 4 Spark tasks" in capsys.readouterr().err  # 2+2+2+1 dates
     expected = tree_digest(local)
     assert {k.split("/date=")[0] for k in expected} >= {
         "curated/air_quality_daily", "curated/weather_daily", "curated/measurements_hourly",
         "curated/city_hourly_profile", "features/city_daily", "quarantine/openaq-archive"}
-    assert len([k for k in expected if k.startswith("features/")]) == 4
+    assert len([k for k in expected if k.startswith("features/")]) == 7
     assert tree_digest(distributed) == expected
     assert run_reports(distributed) == run_reports(local)
     assert not list(distributed.rglob(".tmp-*"))
@@ -77,7 +77,7 @@ def test_glue_job_runs_a_date_range_as_spark_tasks(spark, tmp_path, capsys):
     summary = glue_job.main(["--start", START.isoformat(), "--end", END.isoformat(), "--lake", str(glue),
                              "--raw-root", str(glue_job_sample_raw()), "--backend", "local",
                              "--JOB_NAME", "aqicast-etl", "--job-bookmark-option", "job-bookmark-disable"])
-    assert summary["dates"] == ["2015-03-01", "2015-03-02", "2015-03-03"]
+    assert summary["dates"] == [(START + dt.timedelta(days=i)).isoformat() for i in range(6)]
     assert summary["engine"] == "spark"
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == summary
     assert tree_digest(glue) == tree_digest(local)
