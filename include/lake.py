@@ -22,7 +22,6 @@ Faults (tests/test_faults_*.py):
 from __future__ import annotations
 
 import contextlib
-
 import datetime as dt
 import json
 import os
@@ -272,8 +271,8 @@ class Lake:
     def read_table(self, table: str, day: dt.date | str, columns: list[str] | None = None, *,
                    text_as_categories: bool = False) -> "pa.Table":
         """One partition as an Arrow table. ``pq.ParquetFile`` reads the one file directly (a
-        fifth of ``pq.read_table``'s cost on a small partition, which sets up a dataset); the
-        same table and metadata (tested)."""
+        fifth of ``pq.read_table``'s cost on a small partition, which sets up a dataset), with
+        the same table and schema metadata."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 

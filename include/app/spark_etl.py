@@ -63,19 +63,13 @@ def _features(job: tuple[list[str], "Settings"]) -> list[tuple[str, int]]:
     function of the in-process engine (the same rows as each date alone, ``features_for``); a
     date without rows gets the empty partition, as the daily build writes it."""
     from include.backends import build
-    from include.etl.features import empty_features, features_range
+    from include.etl.features import features_range, write_days
 
     block, settings = job
     backend = build(settings)
     frame = features_range(backend.lake, dt.date.fromisoformat(block[0]), dt.date.fromisoformat(block[-1]),
                            settings.etl)
-    written = []
-    for day in block:
-        part = frame[frame["date"] == day].reset_index(drop=True) if len(frame) else frame
-        part = part if len(part) else empty_features()
-        backend.lake.write_partition(catalog.FEATURES, day, part)
-        written.append((day, len(part)))
-    return written
+    return list(write_days(backend.lake, frame, block).items())
 
 
 #: Stage 2's largest block of dates per task (its window's curated partitions are in memory at once).

@@ -403,12 +403,19 @@ def build_features(lake: Lake, day: dt.date, *, refill_previous: bool = True,
     # function as the per-day build (``features_range``: identical rows per day, tested).
     frame = (features_range(lake, targets[0], targets[-1], rules) if len(targets) > 1
              else features_for(lake, targets[0], rules))
+    return write_days(lake, frame, targets)
+
+
+def write_days(lake: Lake, frame: "pd.DataFrame", days: list[dt.date | str]) -> dict[str, int]:
+    """Write each of ``days``' rows of a features frame as its partition (a day without rows gets
+    the empty one, as ``features_for`` gives it); the rows written per day."""
     written = {}
-    for d in targets:
-        part = frame[frame["date"] == d.isoformat()].reset_index(drop=True) if len(frame) else frame
+    for d in days:
+        day = d if isinstance(d, str) else d.isoformat()
+        part = frame[frame["date"] == day].reset_index(drop=True) if len(frame) else frame
         part = part if len(part) else empty_features()
-        lake.write_partition(FEATURES, d, part)
-        written[d.isoformat()] = len(part)
+        lake.write_partition(FEATURES, day, part)
+        written[day] = len(part)
     return written
 
 
