@@ -87,8 +87,9 @@ def test_cli_json_and_reprocess_window(lake_root, capsys):
 
 
 def test_the_reader_helper_process_writes_what_one_process_writes(tmp_path):
-    """``aqicast etl`` in a fresh process (no other Python thread: the helper is forked) with the
-    GSOD and fetch readers in a helper process, and with everything in one process: the same
+    """``aqicast etl`` in a fresh process (no other Python thread: the helper is forked) with a
+    helper process inflating the archive's objects (one slice each on the sample) and reading
+    GSOD, and with everything in one process: the same
     partitions, byte for byte, and the same run reports but for their timing. The days: real
     fetches and GSOD (2014-03-30), the Beijing archive and GSOD over a range (2015-01-10..11)."""
     import os
@@ -115,3 +116,41 @@ def test_the_reader_helper_process_writes_what_one_process_writes(tmp_path):
     assert two == one and len(one) == 3 * 8
     assert two_reports == one_reports and len(one_reports) == 3
     assert one_reports["date=2014-03-30.json"]["sources"]["openaq-fetches"]["rows_kept"] > 0
+
+
+def test_archive_slices_follow_the_order_the_raw_root_reads_them_in():
+    from include.etl.pipeline import _slices
+
+    paths = [f"/raw/a/{k:02d}.csv.gz" for k in range(10)]
+    assert _slices(list(reversed(paths)) + paths[:3], 3) == [paths[:4], paths[4:8], paths[8:]]
+    assert _slices(paths, 20) == [[p] for p in paths]
+    assert _slices([], 8) == [[]]
+    # Paths the raw root would expand (a glob, an object-store key) are read as one slice.
+    assert _slices(["/raw/a/*.csv.gz", "/raw/b.csv.gz"], 8) == [["/raw/a/*.csv.gz", "/raw/b.csv.gz"]]
+    assert _slices(["bucket/x.csv.gz", "bucket/y.csv.gz"], 8) == [["bucket/x.csv.gz", "bucket/y.csv.gz"]]
+
+
+def test_a_slice_the_helper_did_not_deliver_is_inflated_here(raw_builder, caplog):
+    """The helper dies while inflating (its futures fail with BrokenProcessPool): that slice and
+    every one after it are fetched and inflated in this process, once each, in order."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from include.etl import openaq_archive
+    from include.etl.pipeline import _received, _slices
+
+    raw_builder.copy("openaq-data-archive/records/csv.gz/locationid=9000001")
+    raw_builder.copy("openaq-data-archive/records/csv.gz/locationid=9000002")
+    raw_builder.copy("openaq-data-archive/records/csv.gz/locationid=9000003")
+    day = dt.date(2015, 1, 10)
+    slices = _slices(openaq_archive.discover(raw_builder.raw, day), 3)
+    delivered, lost, never = Future(), Future(), Future()
+    delivered.set_result(openaq_archive.inflate(raw_builder.raw, slices[0]))
+    lost.set_exception(BrokenProcessPool("the helper died"))
+    never.set_exception(AssertionError("not asked for once the helper is known dead"))
+    futures = [delivered, lost, never]
+    with caplog.at_level("WARNING"):
+        got = list(_received(futures, raw_builder.raw, slices, day))
+    assert [list(g.files) for g in got] == slices and futures == [None, None, None]
+    assert all(g.lines[p] == 144 for g in got for p in g.files)  # 6 parameters x 24 hours each
+    assert "the reader helper process died" in caplog.text

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import pytest
+from pandas import testing as pd_testing
 
 from include.etl import openaq_archive
 from include.etl.daily import air_quality_daily
@@ -142,3 +143,37 @@ def test_a_day_without_any_air_quality_still_writes_its_partitions(tmp_path, sam
     report = run_etl(dt.date(2010, 1, 5), lake, sample_raw)  # before the sample's monitors
     assert report["outputs"]["air_quality_daily"] == 0
     assert lake.read_partition("curated/air_quality_daily", dt.date(2010, 1, 5)).empty
+
+
+def test_a_day_read_in_slices_is_the_day_read_whole(raw_builder):
+    """The helper process hands the archive over in slices (``pipeline._slices``, each fetched and
+    inflated by ``openaq_archive.inflate``). Slices of one and of two objects, with a damaged gzip,
+    a wrong header, a malformed line, a foreign row and a missing object among them, give exactly
+    the rows, quarantine, failures, counts and accounting of the one-slice read."""
+    from include.etl.pipeline import _slices
+
+    for loc in ("9000001", "9000002", "9000003", "9000004"):
+        raw_builder.copy(f"openaq-data-archive/records/csv.gz/locationid={loc}")
+    good = raw_rows(raw_builder, 9000002)[0]
+    row = lambda **kw: ",".join(str({**good, **kw}[c]) for c in openaq_archive.COLUMNS)
+    _with_rows(raw_builder, ["9000002,90000021,Dongsi-9000002,2015-01-10T07:00:00+08:00,39.9",  # malformed
+                             row(location_id="9000001")])                                        # foreign
+    broken = raw_builder.write(REL.format(id=9000005), b"\x1f\x8b\x08\x00broken")
+    wrong = raw_builder.write(REL.format(id=9000006), "id;when;what\n1;2;3\n", gz=True)
+    raw_builder.write(REL.format(id=9000007).replace("location-9000007-20150110", "location-9000007-20150111"),
+                      openaq_archive.HEADER + "\n", gz=True)  # its D object is missing
+    paths = openaq_archive.discover(raw_builder.raw, DAY)
+    assert len(paths) == 7
+
+    whole = openaq_archive.read_archive_day(raw_builder.raw, DAY, paths)
+    assert {f.path for f in whole.failures} == {str(broken), str(wrong)}
+    assert len(whole.quarantine) == 2 and whole.files == 4  # 9000001-4; 9000007 has no object for D
+    for n in (7, 4, 2):
+        slices = _slices(list(reversed(paths)) + paths[:2], n)  # any order, repeats: cat's order, once each
+        assert sum(len(s) for s in slices) == 7 and len(slices) == n
+        parts = openaq_archive.read_archive_day(raw_builder.raw, DAY, paths,
+                                                inflated=(openaq_archive.inflate(raw_builder.raw, s) for s in slices))
+        pd_testing.assert_frame_equal(parts.data, whole.data)
+        pd_testing.assert_frame_equal(parts.quarantine, whole.quarantine)
+        assert parts.failures == whole.failures and parts.files == whole.files and parts.ignored == whole.ignored
+        assert parts.accounting_report() == whole.accounting_report()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from include.config import EtlRules
 from include.etl import measurements, quarantine
@@ -56,6 +56,28 @@ class _Object:
     location_id: str
     chunks: list  # the body (a view into the inflated bytes), plus b"\n" if its last line had none
     lines: int    # data lines (``rawio.csv_data_lines``)
+    number: int = 0  # position among all the day's objects (rows are attributed to it)
+
+
+@dataclass
+class Inflated:
+    """Some of a day's objects, fetched and inflated (:func:`inflate`): the bodies, in path
+    order, each one's data lines after its first line, and the objects that could not be read
+    or inflated."""
+
+    files: dict[str, bytes]
+    fetch_failures: list[FileFailure]
+    gzip_failures: list[FileFailure]
+    lines: dict[str, int] | None = None
+
+
+def inflate(raw: RawRoot, paths: list[str]) -> Inflated:
+    """Fetch and inflate ``paths`` (an absent object is no data that day, not a failure). Plain
+    function of its arguments, so a helper process can run it on a slice of the day's objects
+    while this one parses what is already inflated (``pipeline.read_sources``)."""
+    fetched, fetch_failures = split_fetched(raw.cat(paths), missing_ok=True)
+    files, gzip_failures = gunzip_many(fetched, count_lines=_lines_after_header)
+    return Inflated(files, fetch_failures, gzip_failures, {path: _body_lines(data) for path, data in files.items()})
 
 
 @dataclass
@@ -81,73 +103,117 @@ def parse_bodies(files: dict[str, bytes]) -> tuple["pd.DataFrame", list[tuple[st
     Every column is read as dictionary-encoded text (pandas ``category``): a day repeats a few
     thousand distinct strings (ids, timestamps, values) over ~1.4M rows, so this is several times
     smaller than plain strings and lets ``measurements.clean`` parse each distinct value once.
-    The original text is kept, so quarantine reasons quote values exactly as the file has them."""
+    The original text is kept, so quarantine reasons quote values exactly as the file has them.
+
+    :class:`_Parser` does the same a slice of files at a time (``add``), with the same result."""
+    parser = _Parser()
+    parser.add(files)
+    return parser.result()
+
+
+class _Parser:
+    """:func:`parse_bodies` over slices of a day's files, given in order: ``add`` parses a slice
+    (and lets go of its bytes), ``result`` assembles the rows of all of them."""
+
+    def __init__(self) -> None:
+        self.objects: list[_Object] = []
+        self.failures: list[FileFailure] = []
+        self.parts: list[_Part] = []
+
+    def add(self, files: dict[str, bytes], lines: dict[str, int] | None = None) -> None:
+        """Parse ``files`` (with ``lines``, each one's :func:`_body_lines` counted already)."""
+        objects, failures = _bodies(files, lines)
+        for k, o in enumerate(objects, start=len(self.objects)):
+            o.number = k
+        self.objects += objects
+        self.failures += failures
+        todo = [o for o in objects if o.lines]
+        if todo:
+            self.parts += isolate(todo, _parse_batch, _parse_alone)
+        for o in objects:  # parsed: the rows hold no reference to the bytes
+            o.chunks = None
+
+    def result(self) -> tuple["pd.DataFrame", list[tuple[str, str, str]], list[FileFailure], dict[str, int]]:
+        import numpy as np
+        import pandas as pd
+        import pyarrow as pa
+
+        objects, parts = self.objects, self.parts
+        lines = {o.path: o.lines for o in objects}
+        if not parts:  # no file, or header-only files: a day without values
+            empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]})
+            return empty.assign(foreign=pd.Series(dtype=bool)), [], self.failures, lines
+        table = parts[0].table if len(parts) == 1 else pa.concat_tables([p.table for p in parts]).unify_dictionaries()
+        owner = np.concatenate([p.owner for p in parts]).astype(np.int32)
+        foreign = np.concatenate([p.foreign for p in parts]).astype(bool)
+        bad_lines = [b for p in parts for b in p.bad]
+        self.parts = []
+        df = table.to_pandas()
+        del table
+        df["file"] = pd.Categorical.from_codes(owner, categories=pd.Index([o.path for o in objects], dtype="str"))
+        df["foreign"] = foreign
+        return df, bad_lines, self.failures, lines
+
+
+def _text_schema():
+    import pyarrow as pa
+
+    text = pa.dictionary(pa.int32(), pa.string())
+    return text, pa.schema([(c, text) for c in COLUMNS])
+
+
+def _parse_batch(batch: list[_Object]) -> _Part:
+    """One pyarrow parse of the batch's bodies, proven to give each object exactly its data lines
+    (else :class:`rawio.Unbalanced`, and ``isolate`` splits the batch)."""
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    objects, failures = _bodies(files)
-    lines = {o.path: o.lines for o in objects}
-    index = {id(o): k for k, o in enumerate(objects)}
-    text = pa.dictionary(pa.int32(), pa.string())
-    schema = pa.schema([(c, text) for c in COLUMNS])
+    text, _ = _text_schema()
+    invalid = []
 
-    def parse_batch(batch: list[_Object]) -> _Part:
-        invalid = []
+    def on_invalid(row) -> str:
+        invalid.append((row.text, row.actual_columns, row.expected_columns))
+        return "skip"
 
-        def on_invalid(row) -> str:
-            invalid.append((row.text, row.actual_columns, row.expected_columns))
-            return "skip"
+    table = pacsv.read_csv(
+        pa.py_buffer(b"".join(c for o in batch for c in o.chunks)),
+        read_options=pacsv.ReadOptions(column_names=COLUMNS, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(column_types={c: text for c in COLUMNS}, strings_can_be_null=False),
+    )
+    position = {o.location_id: k for k, o in enumerate(batch)}
+    if len(batch) == 1:
+        invalid_owner = np.zeros(len(invalid), dtype=np.int64)
+    else:
+        invalid_owner = np.array([position.get(t.split(",", 1)[0], -1) for t, _, _ in invalid], dtype=np.int64)
+        if (invalid_owner < 0).any():
+            raise Unbalanced("a malformed line names no object of the batch")
+    valid = np.array([o.lines for o in batch]) - np.bincount(invalid_owner, minlength=len(batch))
+    if (valid < 0).any() or valid.sum() != table.num_rows:
+        raise Unbalanced("rows do not match the objects' data lines")
+    owner = np.repeat(np.arange(len(batch)), valid)
+    claimed = _claimed(table.column("location_id"), position)
+    foreign = claimed != owner
+    if len(batch) > 1 and foreign.any():
+        raise Unbalanced("a row's location_id is not its object's")
+    number = np.array([o.number for o in batch])
+    bad = [(batch[k].path, t, f"malformed line: {a} fields, expected {e}") for k, (t, a, e) in zip(invalid_owner, invalid)]
+    return _Part(table, number[owner], foreign, bad)
 
-        table = pacsv.read_csv(
-            pa.py_buffer(b"".join(c for o in batch for c in o.chunks)),
-            read_options=pacsv.ReadOptions(column_names=COLUMNS, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(column_types={c: text for c in COLUMNS}, strings_can_be_null=False),
-        )
-        position = {o.location_id: k for k, o in enumerate(batch)}
-        if len(batch) == 1:
-            invalid_owner = np.zeros(len(invalid), dtype=np.int64)
-        else:
-            invalid_owner = np.array([position.get(t.split(",", 1)[0], -1) for t, _, _ in invalid], dtype=np.int64)
-            if (invalid_owner < 0).any():
-                raise Unbalanced("a malformed line names no object of the batch")
-        valid = np.array([o.lines for o in batch]) - np.bincount(invalid_owner, minlength=len(batch))
-        if (valid < 0).any() or valid.sum() != table.num_rows:
-            raise Unbalanced("rows do not match the objects' data lines")
-        owner = np.repeat(np.arange(len(batch)), valid)
-        claimed = _claimed(table.column("location_id"), position)
-        foreign = claimed != owner
-        if len(batch) > 1 and foreign.any():
-            raise Unbalanced("a row's location_id is not its object's")
-        glob = np.array([index[id(o)] for o in batch])
-        bad = [(batch[k].path, t, f"malformed line: {a} fields, expected {e}") for k, (t, a, e) in zip(invalid_owner, invalid)]
-        return _Part(table, glob[owner], foreign, bad)
 
-    def parse_alone(obj: _Object) -> _Part:
-        good, bad = parse_csv_lines(data_line_list(b"".join(obj.chunks)), len(COLUMNS))
-        columns = list(zip(*good)) if good else [[] for _ in COLUMNS]
-        table = pa.table({c: pa.array(list(v), pa.string()).dictionary_encode() for c, v in zip(COLUMNS, columns)},
-                         schema=schema)
-        foreign = np.array([row[0] != obj.location_id for row in good], dtype=bool)
-        return _Part(table, np.full(len(good), index[id(obj)]), foreign, [(obj.path, t, r) for _, t, r in bad])
+def _parse_alone(obj: _Object) -> _Part:
+    """The slow path for an object no batch could vouch for: line by line."""
+    import numpy as np
+    import pyarrow as pa
 
-    todo = [o for o in objects if o.lines]
-    if not todo:  # no file, or header-only files: a day without values
-        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]})
-        return empty.assign(foreign=pd.Series(dtype=bool)), [], failures, lines
-    parts = isolate(todo, parse_batch, parse_alone)
-    table = parts[0].table if len(parts) == 1 else pa.concat_tables([p.table for p in parts]).unify_dictionaries()
-    owner = np.concatenate([p.owner for p in parts]).astype(np.int32)
-    foreign = np.concatenate([p.foreign for p in parts]).astype(bool)
-    bad_lines = [b for p in parts for b in p.bad]
-    del parts
-    df = table.to_pandas()
-    del table
-    df["file"] = pd.Categorical.from_codes(owner, categories=pd.Index([o.path for o in objects], dtype="str"))
-    df["foreign"] = foreign
-    return df, bad_lines, failures, lines
+    _, schema = _text_schema()
+    good, bad = parse_csv_lines(data_line_list(b"".join(obj.chunks)), len(COLUMNS))
+    columns = list(zip(*good)) if good else [[] for _ in COLUMNS]
+    table = pa.table({c: pa.array(list(v), pa.string()).dictionary_encode() for c, v in zip(COLUMNS, columns)},
+                     schema=schema)
+    foreign = np.array([row[0] != obj.location_id for row in good], dtype=bool)
+    return _Part(table, np.full(len(good), obj.number), foreign, [(obj.path, t, r) for _, t, r in bad])
 
 
 def _claimed(location_id, position: dict[str, int]) -> "np.ndarray":
@@ -163,7 +229,7 @@ def _claimed(location_id, position: dict[str, int]) -> "np.ndarray":
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def _bodies(files: dict[str, bytes]) -> tuple[list[_Object], list[FileFailure]]:
+def _bodies(files: dict[str, bytes], lines: dict[str, int] | None = None) -> tuple[list[_Object], list[FileFailure]]:
     """Each file with the right header (its body a view into its bytes, not a copy) and the files
     whose header is wrong (empty, whitespace or binary objects among them)."""
     header = HEADER.encode()
@@ -176,30 +242,39 @@ def _bodies(files: dict[str, bytes]) -> tuple[list[_Object], list[FileFailure]]:
         body = memoryview(data)[end + 1:]
         if first.rstrip(b"\r") != header:
             failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected {HEADER!r}",
-                                        csv_data_lines(data, end + 1)))
+                                        lines[path] if lines else csv_data_lines(data, end + 1)))
             continue
         chunks = [body]
         if end + 1 < len(data) and not data.endswith(b"\n"):
             chunks.append(b"\n")
         # The id in the object's name (``[^/]+``: within the last path component, so only it is searched).
         m = _OBJECT_NAME.search(path, path.rfind("/") + 1)
-        objects.append(_Object(path, m.group(1) if m else path, chunks, csv_data_lines(data, end + 1)))
+        objects.append(_Object(path, m.group(1) if m else path, chunks,
+                               lines[path] if lines else csv_data_lines(data, end + 1)))
     return objects, failures
 
 
 def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
-                     rules: EtlRules = EtlRules()) -> ReadResult:
-    """Read every location's archive object for local day ``day``."""
+                     rules: EtlRules = EtlRules(), inflated: Iterable[Inflated] | None = None) -> ReadResult:
+    """Read every location's archive object for local day ``day``.
+
+    ``inflated``: the objects of ``paths`` already fetched and inflated, as consecutive slices in
+    path order (:func:`inflate` of each slice; a helper process may produce them while the slices
+    before are parsed here). By default they are fetched and inflated here, in one slice."""
     import pandas as pd
 
     paths = discover(raw, day) if paths is None else paths
-    fetched, failures = split_fetched(raw.cat(paths), missing_ok=True)
-    files, gz_failures = gunzip_many(fetched, count_lines=_lines_after_header)
-    del fetched  # the compressed bytes are no longer needed
-    df, bad_lines, header_failures, lines = parse_bodies(files)
-    n_files = len(files) - len(header_failures)
-    del files
-    failures += gz_failures + header_failures
+    parser, fetch_failures, gz_failures, n_read = _Parser(), [], [], 0
+    slices = (inflate(raw, paths) for _ in (0,)) if inflated is None else inflated
+    for part in slices:
+        fetch_failures += part.fetch_failures
+        gz_failures += part.gzip_failures
+        n_read += len(part.files)
+        parser.add(part.files, part.lines)
+        del part  # this slice's bytes are no longer needed
+    df, bad_lines, header_failures, lines = parser.result()
+    n_files = n_read - len(header_failures)
+    failures = fetch_failures + gz_failures + header_failures
 
     # A row whose location_id is not its file's id (a damaged id) cannot be trusted: quarantine it.
     foreign = df["foreign"].to_numpy()
@@ -227,6 +302,13 @@ def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
         accounting=Accounting(lines=lines, parsed={str(k): int(v) for k, v in parsed.items() if v},
                               malformed=count_by(f for f, _, _ in bad_lines)),
     )
+
+
+def _body_lines(data: bytes) -> int:
+    """Data lines after an object's first line, counted as ``_bodies`` counts them (a body that is
+    the rest of the bytes after the first line end; none without one), without copying it."""
+    end = data.find(b"\n")
+    return 0 if end == -1 else csv_data_lines(data, end + 1)
 
 
 def _lines_after_header(data: bytes) -> int:

@@ -25,10 +25,8 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.cities import coverage
-from include.etl.daily import air_quality_daily
 from include.catalog import AIR_QUALITY, MEASUREMENTS, PROFILE, WEATHER, quarantine, run_report
 from include.config import EtlRules
-from include.etl.features import build_features, hourly_city_features
 from include.etl.rawio import RawRoot, ReadResult
 from include.lake import Lake
 
@@ -43,6 +41,27 @@ READERS: dict[str, tuple[Callable[[RawRoot, dt.date], list[str]], Callable[..., 
 }
 
 
+#: The transforms after reading, bound on first use (PEP 562): importing them imports pandas and
+#: numpy (about a second), which ``read_sources``'s helper process need not wait for: it is
+#: forked before, and fetches and inflates objects while this process imports them.
+_TRANSFORMS = {"air_quality_daily": "include.etl.daily", "build_features": "include.etl.features",
+               "hourly_city_features": "include.etl.features"}
+
+
+def __getattr__(name: str):
+    if name not in _TRANSFORMS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_TRANSFORMS[name]), name)
+    globals()[name] = value  # bound once: later lookups (and a test's patch) use the global
+    return value
+
+
+def _transform(name: str):
+    return globals()[name] if name in globals() else __getattr__(name)
+
+
 def discover(raw: RawRoot, day: dt.date) -> dict[str, list[str]]:
     """The raw objects each source would read for ``day`` (the local backend's "crawler")."""
     return {source: find(raw, day) for source, (find, _) in READERS.items()}
@@ -55,11 +74,12 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     With ``with_features`` it also builds the feature partitions of D and D-1 (whose target, the
     AQI of D, is now known). ``reader_processes=2`` reads the GSOD and fetch objects in a helper
     process while this one reads the archive (``read_sources``): the same results, sooner."""
-    import pandas as pd
-
     t0 = time.perf_counter()
     manifest = manifest or discover(raw, day)
     results = read_sources(raw, day, manifest, rules, processes=reader_processes)
+    import pandas as pd
+
+    air_quality_daily, hourly_city_features = _transform("air_quality_daily"), _transform("hourly_city_features")
 
     measurements = pd.concat(
         [r.data for s, r in results.items() if s != gsod.SOURCE and len(r.data)], ignore_index=True
@@ -102,7 +122,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     }
     report["failed_objects"] = sum(len(r.failures) for r in results.values())
     if with_features:
-        report["features"] = build_features(lake, day, rules=rules)
+        report["features"] = _transform("build_features")(lake, day, rules=rules)
     lake.write_json(lake.path(run_report(day)), report)
     for r in results.values():
         for f in r.failures:
@@ -110,11 +130,14 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     return report
 
 
-#: The sources a helper process reads when ``read_sources`` has two processes; the archive, the
-#: largest (on a global day 3.5 s of the 4.9 s of reading), is read in the calling process meanwhile.
-#: (Giving the helper a share of the archive objects as well gained nothing measurable here: the
-#: two processes slow each other down, and the helper's rows must be sent back.)
-HELPER_SOURCES = (gsod.SOURCE, openaq_fetches.SOURCE)
+#: The sources a helper process reads when ``read_sources`` has two processes. Before them it
+#: fetches and inflates the archive's objects, in ``ARCHIVE_SLICES`` slices, and counts their
+#: lines, while this process imports pandas and pyarrow and then parses one slice while the next
+#: is inflated; this process then cleans the archive's rows and reads the fetches. On a global day
+#: that splits the reading's ~8 s of CPU about evenly. (Parsing and cleaning a share of the
+#: archive in the helper as well gained nothing measurable: its rows must be sent back.)
+HELPER_SOURCES = (gsod.SOURCE,)
+ARCHIVE_SLICES = 8
 _DEFAULT_READERS = dict(READERS)
 _helper = None  # the helper process's pool (forked once, reused for the following days)
 
@@ -187,9 +210,17 @@ def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rul
         pool = _helper_pool()
     if pool is None:
         return _read(raw, day, manifest, rules, READERS)
+    archive = openaq_archive.SOURCE
+    paths = manifest.get(archive, [])
+    slices = _slices(paths, ARCHIVE_SLICES)
+    inflating = [pool.submit(openaq_archive.inflate, raw, part) for part in slices]
     future = pool.submit(_read_in_helper, raw, day, {s: manifest.get(s, []) for s in HELPER_SOURCES}, rules)
-    log.info("%s: %s read in a helper process", day, ", ".join(HELPER_SOURCES))
-    results = _read(raw, day, manifest, rules, [s for s in READERS if s not in HELPER_SOURCES])
+    log.info("%s: %s read in a helper process, which inflates the %s objects first", day, ", ".join(HELPER_SOURCES), archive)
+    t = time.perf_counter()
+    data = READERS[archive][1](raw, day, paths, rules=rules, inflated=_received(inflating, raw, slices, day))
+    results = {archive: data}
+    log.info("%s %s: %d rows in %.2fs", day, archive, len(data.data), time.perf_counter() - t)
+    results.update(_read(raw, day, manifest, rules, [s for s in READERS if s not in HELPER_SOURCES and s != archive]))
     try:
         results.update(future.result())
     except BrokenProcessPool:
@@ -197,6 +228,40 @@ def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rul
         _helper = None
         results.update(_read(raw, day, manifest, rules, HELPER_SOURCES))
     return {source: results[source] for source in READERS}
+
+
+def _slices(paths: list[str], n: int) -> list[list[str]]:
+    """``paths`` cut into at most ``n`` consecutive slices, in the order ``RawRoot.cat`` reads them
+    (sorted, each once), so the slices' results in order are the whole read's. Paths it would
+    expand (a glob, a relative path) stay in one slice."""
+    from include.etl.rawio import plain_paths
+
+    if not plain_paths(paths):
+        return [list(paths)]
+    ordered = sorted(set(paths))
+    size = max(1, -(-len(ordered) // n))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)] or [[]]
+
+
+def _received(futures: list, raw: RawRoot, slices: list[list[str]], day: dt.date):
+    """The inflated slices as the helper delivers them, in order; a slice the helper could not
+    deliver (it died) is fetched and inflated here. Each result is let go once handed on."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    broken = False
+    for k, part in enumerate(slices):
+        future, futures[k] = futures[k], None
+        if not broken:
+            try:
+                inflated = future.result()
+            except BrokenProcessPool:
+                broken = True
+                log.warning("%s: the reader helper process died; inflating %s objects here", day, openaq_archive.SOURCE)
+        if broken:
+            inflated = openaq_archive.inflate(raw, part)
+        del future
+        yield inflated
+        del inflated
 
 
 def _reason_counts(q) -> dict[str, int]:

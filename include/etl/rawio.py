@@ -197,19 +197,20 @@ class RawRoot:
         :meth:`cat`. ``None`` where ranged reads are not done (an object store: one GET of the
         whole object is cheaper than two ranged ones for files of a few dozen KB)."""
         paths = list(paths)
-        if not isinstance(self.fs, LocalFileSystem) or not _plain(paths):
+        if not isinstance(self.fs, LocalFileSystem) or not plain_paths(paths):
             return None
         return {path: _read_local_ends(path, head, tail) for path in sorted(set(paths))}
 
 
-def _plain(paths: list[str]) -> bool:
+def plain_paths(paths: list[str]) -> bool:
+    """Whether every path is absolute, normalised and free of glob characters (read as it is)."""
     return all(p.startswith("/") and not _MAGIC.search(p) and posixpath.normpath(p) == p for p in paths)
 
 
 def _local_paths(fs, paths: list[str]) -> list[str]:
     """``fs.expand_path(paths)`` (sorted, distinct) without its per-path work when the paths are
     already plain absolute file paths (what ``ls`` and ``discover`` give)."""
-    if _plain(paths):
+    if plain_paths(paths):
         return sorted(set(paths))
     return fs.expand_path(paths)
 

@@ -8,9 +8,11 @@ is converted once, here, before any AQI is computed.
 from __future__ import annotations
 
 import unicodedata
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
 
 #: Pollutant parameter names used throughout aqicast (OpenAQ spelling).
 PARAMETERS = ("pm25", "pm10", "o3", "co", "so2", "no2")
@@ -47,6 +49,8 @@ def normalize_unit(units: pd.Series) -> pd.Series:
 
     Only the distinct spellings are parsed (there are a handful per source), then mapped back.
     """
+    import pandas as pd
+
     units = pd.Series(units)
     lookup = {u: _canonical_unit(u) for u in units.dropna().unique()}
     return units.map(lookup).astype("string")
@@ -73,6 +77,8 @@ def from_aqi_units(parameter: str, value, unit: str) -> np.ndarray:
     mg/m³). Gases use the same 25 °C / 1 atm molar volume as `to_aqi_units`, which is also China's
     reference state since the GB 3095-2012 amendment of 2018 (298.15 K, 1013.25 hPa).
     """
+    import numpy as np
+
     canonical = _canonical_unit(unit)
     factor = _factor(parameter, canonical) if parameter in AQI_UNITS and canonical else None
     if factor is None:
@@ -87,6 +93,9 @@ def to_aqi_units(parameter, value, unit) -> np.ndarray:
     NaN where the unit is unknown, the parameter is unknown, or the pair makes no physical sense
     (e.g. ppm for pm25).
     """
+    import numpy as np
+    import pandas as pd
+
     p, v, u = np.broadcast_arrays(
         np.asarray(parameter, dtype=object), np.asarray(value, dtype=float), np.asarray(unit, dtype=object)
     )
