@@ -344,9 +344,38 @@ def entry() -> int:
     Tests call ``main``, in a process that goes on."""
     import gc
 
+    if sys.argv[1:2] != ["serve"]:
+        _batch_allocator()
     rc = main()
     gc.freeze()
     return rc
+
+
+#: glibc ``mallopt`` parameters (``malloc.h``) and the values a batch command runs with.
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_BATCH_MALLOC = {_M_MMAP_THRESHOLD: 32 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_TOP_PAD: 64 << 20}
+
+
+def _batch_allocator() -> None:
+    """Let glibc's malloc keep and reuse the memory a batch command frees, instead of handing every
+    large array back to the kernel and faulting in (and zeroing) fresh pages for the next one.
+
+    A global day's ETL allocates and frees column-sized arrays (1.4 M rows: 11 MB each) hundreds of
+    times; by default each is its own ``mmap``, and the kernel's page clearing was ~15 % of the
+    command's CPU. Arrays up to 32 MB now come from the heap, which is trimmed only past 1 GB free
+    (the process ends soon after anyway). Not for ``serve`` (a long-running process), not where
+    glibc is not the C library, and not when ``MALLOC_*`` environment variables tune it already."""
+    import ctypes
+    import os
+
+    if sys.platform != "linux" or any(k.startswith("MALLOC_") for k in os.environ):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return
+    for param, value in _BATCH_MALLOC.items():
+        mallopt(ctypes.c_int(param), ctypes.c_int(value))
 
 
 if __name__ == "__main__":  # pragma: no cover

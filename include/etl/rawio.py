@@ -277,11 +277,26 @@ def gunzip(path: str, data: bytes, count_lines: Callable[[bytes], int] | None = 
     """Decompress a gzip object, naming it in the error if it is damaged (with ``count_lines``,
     the error carries the data lines of the part that still inflates)."""
     try:
-        return gzip.decompress(data)
+        return _inflate(data)
     except (EOFError, OSError, zlib.error) as exc:
         prefix = _inflatable_prefix(data) if count_lines else None
         lines = count_lines(prefix) if prefix is not None else None
         raise UnreadableObject(f"{path}: unreadable gzip ({exc})", lines) from None
+
+
+def _inflate(data: bytes) -> bytes:
+    """``gzip.decompress(data)``: one zlib call for the usual object (one gzip member, nothing
+    after it), a third faster than ``gzip.decompress``'s own header parsing; anything else
+    (several members, trailing bytes, damage) goes to ``gzip.decompress``, so results and errors
+    are exactly its."""
+    try:
+        inflater = zlib.decompressobj(wbits=31)
+        out = inflater.decompress(data)
+        if inflater.eof and not inflater.unused_data:
+            return out
+    except zlib.error:
+        pass
+    return gzip.decompress(data)
 
 
 def _inflatable_prefix(data: bytes) -> bytes | None:
