@@ -154,3 +154,31 @@ def test_a_slice_the_helper_did_not_deliver_is_inflated_here(raw_builder, caplog
     assert [list(g.files) for g in got] == slices and futures == [None, None, None]
     assert all(g.lines[p] == 144 for g in got for p in g.files)  # 6 parameters x 24 hours each
     assert "the reader helper process died" in caplog.text
+
+
+def test_batch_commands_tune_glibc_malloc_unless_told_otherwise(monkeypatch):
+    import ctypes
+
+    import include.cli as cli
+
+    calls = []
+
+    class Libc:
+        def mallopt(self, param, value):
+            calls.append((param.value, value.value))
+            return 1
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(cli.sys, "platform", "linux")
+    for k in [k for k in __import__("os").environ if k.startswith("MALLOC_")]:
+        monkeypatch.delenv(k)
+    cli._batch_allocator()
+    assert dict(calls) == {-3: 32 << 20, -1: 1 << 30, -2: 64 << 20}  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD
+    calls.clear()
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "2")  # the user tunes malloc: leave it alone
+    cli._batch_allocator()
+    assert calls == []
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: object())  # a C library without mallopt (musl)
+    cli._batch_allocator()
+    assert calls == []
