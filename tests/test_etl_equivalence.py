@@ -136,6 +136,13 @@ def test_hourly_matrix_equals_multiindex_pivot():
         expected = np.where(count > 0, total / count, np.nan)
     pd.testing.assert_frame_equal(keys, pd.DataFrame(list(uniques), columns=["location_id", "parameter"]))
     np.testing.assert_array_equal(values, expected)
+    # A row mask gives what filtering the frame first gives (a location only in masked-out rows too).
+    rows = (m["location_id"] != "7").to_numpy() & (rng.random(n) < 0.7)
+    masked_keys, masked = daily.hourly_matrix(m, rows)
+    filtered_keys, filtered = daily.hourly_matrix(m[rows].reset_index(drop=True))
+    pd.testing.assert_frame_equal(masked_keys, filtered_keys)
+    np.testing.assert_array_equal(masked, filtered)
+    assert "7" not in set(masked_keys["location_id"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -235,8 +235,7 @@ def assign_cities(locations: "pd.DataFrame", rules: EtlRules = EtlRules()) -> "p
     lon = pd.to_numeric(locations["lon"], errors="coerce").to_numpy(dtype=float)
     folded: dict = {}  # hints repeat (a city's monitors share it): fold each distinct one once
     hints = np.array([folded.setdefault(h, _fold(h)) if isinstance(h, str) and h not in ("", "nan", "None") else ""
-                      for h in locations["city_hint"]], dtype=object)
-    countries = [str(c) if isinstance(c, str) and len(c) == 2 else "" for c in locations["country"]]
+                      for h in locations["city_hint"].tolist()], dtype=object)  # tolist: one conversion, not one per row
     has_xy = ~(np.isnan(lat) | np.isnan(lon))
 
     if has_xy.any():
@@ -245,6 +244,7 @@ def assign_cities(locations: "pd.DataFrame", rules: EtlRules = EtlRules()) -> "p
 
     if (~has_xy).any():
         first_by_key = _first_by_name({h for h in hints[~has_xy] if h})
+        countries = [str(c) if isinstance(c, str) and len(c) == 2 else "" for c in locations["country"].tolist()]
         for i in np.flatnonzero(~has_xy):
             if hints[i]:
                 choice[i] = first_by_key.get((hints[i], countries[i]), first_by_key.get((hints[i], ""), -1))

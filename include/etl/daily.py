@@ -56,24 +56,29 @@ NATIONAL_SCALES = ("cn", "in")
 NATIONAL_COLUMNS = [f"aqi_{c}{s}" for c in NATIONAL_SCALES for s in ("", "_dominant", "_category")]
 
 
-def hourly_matrix(m: "pd.DataFrame"):
+def hourly_matrix(m: "pd.DataFrame", rows: "np.ndarray | None" = None):
     """Pivot hourly-or-finer measurements to a (series, 24) array of hourly means.
 
+    ``rows``: a boolean mask of the rows of ``m`` to use (default: all of them); cheaper than
+    filtering ``m`` first, whose text columns would be copied only to be factorised.
     Returns ``keys`` (a frame of location_id, parameter per series) and the float array.
     """
     import numpy as np
     import pandas as pd
 
-    hour = m["start_local"].dt.hour.to_numpy()
+    def sel(x):
+        return x if rows is None else x[rows]
+
+    hour = sel(m["start_local"].dt.hour.to_numpy())
     # Series = distinct (location_id, parameter) pairs in order of first appearance. Factorising the
     # two columns apart and then their combined codes is much cheaper than a MultiIndex.
     loc_codes, locations = pd.factorize(m["location_id"])
     par_codes, parameters = pd.factorize(m["parameter"])
-    codes, pairs = pd.factorize(loc_codes.astype(np.int64) * len(parameters) + par_codes)
+    codes, pairs = pd.factorize(sel(loc_codes.astype(np.int64) * len(parameters) + par_codes))
     n = len(pairs)
     # bincount adds in row order, exactly like the np.add.at it replaces, only much faster.
     cell = codes * 24 + hour
-    total = np.bincount(cell, weights=m["value"].to_numpy(dtype=float), minlength=n * 24).reshape(n, 24)
+    total = np.bincount(cell, weights=sel(m["value"].to_numpy(dtype=float)), minlength=n * 24).reshape(n, 24)
     count = np.bincount(cell, minlength=n * 24).reshape(n, 24)
     with np.errstate(invalid="ignore", divide="ignore"):
         values = np.where(count > 0, total / count, np.nan)
@@ -119,12 +124,11 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, rules: EtlRules = EtlR
     series = m[["location_id", "parameter", "start_local", "period_hours"]].assign(
         value=m["value"].clip(lower=0.0))  # noise negatives count as 0 (EPA practice)
     is_hourly = (series["period_hours"] <= 1.0).to_numpy()
-    hourly = series if is_hourly.all() else series[is_hourly]
     daily = series[(series["period_hours"] == 24.0).to_numpy()]
 
     stats = []
-    if len(hourly):
-        keys, values = hourly_matrix(hourly)
+    if is_hourly.any():
+        keys, values = hourly_matrix(series, None if is_hourly.all() else is_hourly)
         hours, mean, max1h, max8h = daily_stats(values, rules)
         stats.append(keys.assign(hours=hours, mean=mean, max1h=max1h, max8h=max8h))
     if len(daily):
