@@ -142,15 +142,26 @@ def test_one_schema_whether_a_day_is_built_alone_or_in_a_range(tmp_path):
 
     from include.cli import main
 
-    for jobs in (1, 2):
-        assert main(["etl", "--lake", str(tmp_path / f"jobs{jobs}"), "--start", "2014-03-29", "--end", "2014-03-31",
-                     "--jobs", str(jobs)]) == 0
+    # Then a later range: its first day's eve (03-31) gets its target; 04-01/02 have no air quality.
+    for start, end in (("2014-03-29", "2014-03-31"), ("2014-04-01", "2014-04-02")):
+        for jobs in (1, 2):
+            assert main(["etl", "--lake", str(tmp_path / f"jobs{jobs}"), "--start", start, "--end", end,
+                         "--jobs", str(jobs)]) == 0
     one, two = tmp_path / "jobs1", tmp_path / "jobs2"
     parts = sorted(p.relative_to(one) for p in one.rglob("*.parquet"))
     assert parts == sorted(p.relative_to(two) for p in two.rglob("*.parquet")) and len(parts) > 20
     for rel in parts:
         assert pq.read_schema(one / rel).equals(pq.read_schema(two / rel)), rel
         pd.testing.assert_frame_equal(pd.read_parquet(one / rel), pd.read_parquet(two / rel), check_exact=True)
+    # The same run reports too (the feature rows each date's run wrote), but for their timing.
+    import json
+
+    def reports(lake):
+        return {p.name: {k: v for k, v in json.loads(p.read_text()).items() if k != "seconds"}
+                for p in (lake / "_runs" / "etl").glob("*.json")}
+
+    assert reports(one) == reports(two) and len(reports(one)) == 5
+    assert set(reports(two)["date=2014-04-01.json"]["features"]) == {"2014-03-31", "2014-04-01"}  # the eve rebuilt
     alone = pd.read_parquet(one / "features/city_daily/date=2014-03-29/part-00000.parquet")
     assert len(alone) and alone["weather_km"].isna().all() and alone["temp_c"].dtype == "float64"
     assert (alone["weather_stations"] == 0).all() and alone["temp_c_missing"].all()

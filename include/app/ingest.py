@@ -83,7 +83,7 @@ def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1, engine: str =
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             reports = list(pool.map(_curate_day, [(d.isoformat(), backend.settings) for d in days], chunksize=8))
-        _features_in_one_pass(backend, days)
+        record_features(backend, reports, _features_in_one_pass(backend, days))
         if progress:
             progress(f"{len(days)} days with {jobs} processes; features built in one pass")
     for report in reports:
@@ -106,12 +106,32 @@ def _curate_day(job: tuple[str, "Settings"]) -> dict:
                    with_features=False)
 
 
-def _features_in_one_pass(backend: "Backend", days: list[dt.date]) -> None:
-    from include.etl.features import features_range
+def feature_days(backend: "Backend", days: list[dt.date]) -> list[dt.date]:
+    """The dates whose features a run of ``days`` (re)builds: the days, and the day before the first
+    if its curated partition exists (its target, the AQI of the first day, is now known) -- as the
+    per-day ``build_features`` of ``run_etl`` does."""
+    before = days[0] - dt.timedelta(days=1)
+    return ([before] if backend.lake.has_partition(catalog.AIR_QUALITY, before) else []) + list(days)
 
-    features = features_range(backend.lake, days[0], days[-1], backend.settings.etl)
-    for day, frame in features.groupby("date") if len(features) else []:
-        backend.lake.write_partition(catalog.FEATURES, day, frame.reset_index(drop=True))
+
+def _features_in_one_pass(backend: "Backend", days: list[dt.date]) -> dict[str, int]:
+    """Every date of ``feature_days`` from one ``features_range`` pass (the rows the per-day build
+    gives, tested), each written as its partition, an empty one for a date without rows."""
+    from include.etl.features import features_range, write_days
+
+    fdays = feature_days(backend, days)
+    frame = features_range(backend.lake, fdays[0], fdays[-1], backend.settings.etl)
+    return write_days(backend.lake, frame, fdays)
+
+
+def record_features(backend: "Backend", reports: list[dict], written: dict[str, int]) -> None:
+    """Give each run report the feature rows written for its date and the day before (what
+    ``run_etl`` records when it builds them itself) and save it again."""
+    for report in reports:
+        d = dt.date.fromisoformat(report["date"])
+        prev = (d - dt.timedelta(days=1)).isoformat()
+        report["features"] = {k: written[k] for k in (prev, report["date"]) if k in written}
+        backend.lake.write_json(backend.lake.path(catalog.run_report(d)), report)
 
 
 def failed_objects(reports: list[dict]) -> list[dict]:

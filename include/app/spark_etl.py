@@ -24,8 +24,6 @@ import json
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from include import catalog
-
 if TYPE_CHECKING:  # pragma: no cover
     from include.backends.base import Backend
     from include.config import Settings
@@ -85,14 +83,6 @@ def feature_blocks(days: list[dt.date], parallelism: int) -> list[list[str]]:
     return [names[i:i + size] for i in range(0, len(names), size)]
 
 
-def feature_days(backend: "Backend", days: list[dt.date]) -> list[dt.date]:
-    """The dates whose features a run of ``days`` (re)builds: the days, and the day before the first
-    if its curated partition exists (its target, the AQI of the first day, is now known) -- as the
-    in-process engine's per-day ``build_features``."""
-    before = days[0] - dt.timedelta(days=1)
-    return ([before] if backend.lake.has_partition(catalog.AIR_QUALITY, before) else []) + list(days)
-
-
 def etl(backend: "Backend", days: list[dt.date], *, spark=None,
         progress: Callable[[str], None] | None = None) -> list[dict]:
     """Curated partitions of every date as Spark tasks, then every date's features as Spark tasks.
@@ -106,15 +96,13 @@ def etl(backend: "Backend", days: list[dt.date], *, spark=None,
     reports = [json.loads(r) for r in sc.parallelize(jobs, numSlices=len(jobs)).map(_curate).collect()]
     if progress:
         progress(f"stage 1: curated partitions of {len(days)} dates as Spark tasks")
+    from include.app.ingest import feature_days, record_features
+
     fdays = feature_days(backend, days)
     blocks = [(b, settings) for b in feature_blocks(fdays, sc.defaultParallelism)]
     sc.setJobDescription(f"aqicast features of {len(fdays)} dates")
     written = dict(w for ws in sc.parallelize(blocks, numSlices=len(blocks)).map(_features).collect() for w in ws)
     if progress:
         progress(f"stage 2: features of {len(fdays)} dates as {len(blocks)} Spark tasks (blocks of consecutive dates)")
-    for report in reports:
-        d = dt.date.fromisoformat(report["date"])
-        prev = (d - dt.timedelta(days=1)).isoformat()
-        report["features"] = {k: written[k] for k in (prev, report["date"]) if k in written}
-        backend.lake.write_json(backend.lake.path(catalog.run_report(d)), report)  # as run_etl writes it
+    record_features(backend, reports, written)  # as run_etl records and writes them
     return reports

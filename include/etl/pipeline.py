@@ -169,8 +169,10 @@ def _no_other_python_threads() -> bool:
 
 def _helper_pool():
     """The helper process, forked the first time it is asked for (None if it cannot be: then
-    everything is read here); ``close_helper`` ends it. A fork, not a fresh interpreter: no second
-    import of pandas and pyarrow (a second of CPU), and a test's or a bench's patches apply in it."""
+    everything is read here); ``close_helper`` ends it. A fork, not a fresh interpreter: a test's
+    or a bench's patches apply in it. From the command line it is forked before pandas and
+    pyarrow are imported (this module binds its transforms on first use), so it fetches and
+    inflates while this process imports them; it imports them itself when it reads GSOD."""
     global _helper
     if _helper is None:
         import multiprocessing
@@ -192,16 +194,17 @@ def close_helper() -> None:
     running when the process forks again, e.g. for ``--jobs 2``)."""
     global _helper
     if _helper is not None:
-        _helper.shutdown()
+        _helper.shutdown(cancel_futures=True)  # after an error here, the work still queued is not done
         _helper = None
 
 
 def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rules: EtlRules = EtlRules(),
                  processes: int = 1) -> dict[str, ReadResult]:
     """Every source's ``ReadResult`` for ``day`` (in ``READERS`` order). With ``processes=2`` a
-    helper process reads ``HELPER_SOURCES`` meanwhile, when it can: a plain ``RawRoot`` (pickled
-    to the helper) and the standard readers; otherwise, or if the helper dies, everything is read
-    here (logged)."""
+    helper process fetches and inflates the archive's objects, slice by slice, and then reads
+    ``HELPER_SOURCES``, when it can: a plain ``RawRoot`` (pickled to the helper) and the standard
+    readers; otherwise everything is read here, and what the helper could not do (it died) is
+    done here (logged)."""
     from concurrent.futures.process import BrokenProcessPool
 
     global _helper
