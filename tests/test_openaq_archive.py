@@ -146,8 +146,8 @@ def test_a_day_without_any_air_quality_still_writes_its_partitions(tmp_path, sam
 
 
 def test_a_day_read_in_slices_is_the_day_read_whole(raw_builder):
-    """The helper process hands the archive over in slices (``pipeline._slices``, each fetched and
-    inflated by ``openaq_archive.inflate``). Slices of one and of two objects, with a damaged gzip,
+    """Two processes share the archive in slices (``pipeline._slices``, each fetched, inflated and
+    parsed by ``openaq_archive.parse_slice``). Slices of one and of two objects, with a damaged gzip,
     a wrong header, a malformed line, a foreign row and a missing object among them, give exactly
     the rows, quarantine, failures, counts and accounting of the one-slice read."""
     from include.etl.pipeline import _slices
@@ -171,8 +171,9 @@ def test_a_day_read_in_slices_is_the_day_read_whole(raw_builder):
     for n in (7, 4, 2):
         slices = _slices(list(reversed(paths)) + paths[:2], n)  # any order, repeats: cat's order, once each
         assert sum(len(s) for s in slices) == 7 and len(slices) == n
-        parts = openaq_archive.read_archive_day(raw_builder.raw, DAY, paths,
-                                                inflated=(openaq_archive.inflate(raw_builder.raw, s) for s in slices))
+        parsed = [openaq_archive.parse_slice(raw_builder.raw, s) for s in slices]
+        parsed = __import__("pickle").loads(__import__("pickle").dumps(parsed))  # as the helper sends them
+        parts = openaq_archive.read_archive_day(raw_builder.raw, DAY, paths, parsed=iter(parsed))
         pd_testing.assert_frame_equal(parts.data, whole.data)
         pd_testing.assert_frame_equal(parts.quarantine, whole.quarantine)
         assert parts.failures == whole.failures and parts.files == whole.files and parts.ignored == whole.ignored

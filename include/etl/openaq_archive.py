@@ -56,7 +56,7 @@ class _Object:
     location_id: str
     chunks: list  # the body (a view into the inflated bytes), plus b"\n" if its last line had none
     lines: int    # data lines (``rawio.csv_data_lines``)
-    number: int = 0  # position among all the day's objects (rows are attributed to it)
+    number: int = 0  # position among its slice's objects (rows are attributed to it)
 
 
 @dataclass
@@ -72,9 +72,7 @@ class Inflated:
 
 
 def inflate(raw: RawRoot, paths: list[str]) -> Inflated:
-    """Fetch and inflate ``paths`` (an absent object is no data that day, not a failure). Plain
-    function of its arguments, so a helper process can run it on a slice of the day's objects
-    while this one parses what is already inflated (``pipeline.read_sources``)."""
+    """Fetch and inflate ``paths`` (an absent object is no data that day, not a failure)."""
     fetched, fetch_failures = split_fetched(raw.cat(paths), missing_ok=True)
     files, gzip_failures = gunzip_many(fetched, count_lines=_lines_after_header)
     return Inflated(files, fetch_failures, gzip_failures, {path: _body_lines(data) for path, data in files.items()})
@@ -82,8 +80,9 @@ def inflate(raw: RawRoot, paths: list[str]) -> Inflated:
 
 @dataclass
 class _Part:
-    """Rows of some objects: a text table, each row's object (index into the day's objects), the
-    rows whose location_id is not their object's, and malformed lines ``(file, text, reason)``."""
+    """Rows of some objects: a text table, each row's object (its number among the objects of the
+    slice), the rows whose location_id is not their object's, and malformed lines
+    ``(file, text, reason)``."""
 
     table: object
     owner: "np.ndarray"
@@ -91,68 +90,87 @@ class _Part:
     bad: list
 
 
-def parse_bodies(files: dict[str, bytes]) -> tuple["pd.DataFrame", list[tuple[str, str, str]], list[FileFailure], dict[str, int]]:
+@dataclass
+class Parsed:
+    """One slice of a day's objects, fetched, inflated and parsed (:func:`parse_slice`; plain
+    data, so a helper process can send it back): the objects with the right header (numbered
+    in this order), their data lines, the rows, what failed, and how many objects were read."""
+
+    paths: list[str]
+    lines: dict[str, int]
+    parts: list[_Part]
+    fetch_failures: list[FileFailure]
+    gzip_failures: list[FileFailure]
+    header_failures: list[FileFailure]
+    files_read: int
+
+
+def parse_slice(raw: RawRoot, paths: list[str]) -> Parsed:
+    """Fetch, inflate and parse ``paths``: a slice of the day's objects, in the order
+    ``RawRoot.cat`` reads them (``pipeline.read_sources`` shares a day's slices between this
+    process and a helper one; ``read_archive_day`` puts the slices' rows together)."""
+    return parse_inflated(inflate(raw, paths))
+
+
+def parse_inflated(inflated: Inflated) -> Parsed:
     """Check each file's header, then parse the bodies in batches proven per-object safe
-    (``rawio.isolate``). Returns rows (text columns, with ``file`` and a boolean ``foreign``: the
-    row's location_id is not its file's), malformed lines ``(file, text, reason)``, files with a
-    wrong header, and the data lines of each file read.
+    (``rawio.isolate``), each row attributed to its object by position, so a damaged id cannot
+    move a row to another file. A *data line* is a line after the header, empty lines excluded
+    (``rawio.csv_data_lines``).
 
-    A *data line* is a line after the header, empty lines excluded (``rawio.csv_data_lines``).
-    Rows are attributed to files by position, so a damaged id cannot move a row to another file.
+    Every column is read as dictionary-encoded text: a day repeats a few thousand distinct
+    strings (ids, timestamps, values) over ~1.4M rows, so this is several times smaller than
+    plain strings (and cheap to send between processes), and ``measurements.clean`` parses each
+    distinct value once. The original text is kept, so quarantine reasons quote values exactly
+    as the file has them."""
+    objects, header_failures = _bodies(inflated.files, inflated.lines)
+    for k, o in enumerate(objects):
+        o.number = k
+    todo = [o for o in objects if o.lines]
+    parts = isolate(todo, _parse_batch, _parse_alone) if todo else []
+    return Parsed([o.path for o in objects], {o.path: o.lines for o in objects}, parts,
+                  inflated.fetch_failures, inflated.gzip_failures, header_failures, len(inflated.files))
 
-    Every column is read as dictionary-encoded text (pandas ``category``): a day repeats a few
-    thousand distinct strings (ids, timestamps, values) over ~1.4M rows, so this is several times
-    smaller than plain strings and lets ``measurements.clean`` parse each distinct value once.
-    The original text is kept, so quarantine reasons quote values exactly as the file has them.
 
-    :class:`_Parser` does the same a slice of files at a time (``add``), with the same result."""
-    parser = _Parser()
-    parser.add(files)
-    return parser.result()
+def _assemble(slices: Iterable[Parsed]):
+    """The day's rows from its parsed slices, in slice order: ``(frame, bad_lines, totals)``, the
+    frame with text columns (pandas ``category``), ``file`` and ``foreign``; ``totals`` the
+    slices' failures, data lines and objects read, put together."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
 
-
-class _Parser:
-    """:func:`parse_bodies` over slices of a day's files, given in order: ``add`` parses a slice
-    (and lets go of its bytes), ``result`` assembles the rows of all of them."""
-
-    def __init__(self) -> None:
-        self.objects: list[_Object] = []
-        self.failures: list[FileFailure] = []
-        self.parts: list[_Part] = []
-
-    def add(self, files: dict[str, bytes], lines: dict[str, int] | None = None) -> None:
-        """Parse ``files`` (with ``lines``, each one's :func:`_body_lines` counted already)."""
-        objects, failures = _bodies(files, lines)
-        for k, o in enumerate(objects, start=len(self.objects)):
-            o.number = k
-        self.objects += objects
-        self.failures += failures
-        todo = [o for o in objects if o.lines]
-        if todo:
-            self.parts += isolate(todo, _parse_batch, _parse_alone)
-        for o in objects:  # parsed: the rows hold no reference to the bytes
-            o.chunks = None
-
-    def result(self) -> tuple["pd.DataFrame", list[tuple[str, str, str]], list[FileFailure], dict[str, int]]:
-        import numpy as np
-        import pandas as pd
-        import pyarrow as pa
-
-        objects, parts = self.objects, self.parts
-        lines = {o.path: o.lines for o in objects}
-        if not parts:  # no file, or header-only files: a day without values
-            empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]})
-            return empty.assign(foreign=pd.Series(dtype=bool)), [], self.failures, lines
-        table = parts[0].table if len(parts) == 1 else pa.concat_tables([p.table for p in parts]).unify_dictionaries()
-        owner = np.concatenate([p.owner for p in parts]).astype(np.int32)
-        foreign = np.concatenate([p.foreign for p in parts]).astype(bool)
-        bad_lines = [b for p in parts for b in p.bad]
-        self.parts = []
-        df = table.to_pandas()
-        del table
-        df["file"] = pd.Categorical.from_codes(owner, categories=pd.Index([o.path for o in objects], dtype="str"))
-        df["foreign"] = foreign
-        return df, bad_lines, self.failures, lines
+    paths: list[str] = []
+    lines: dict[str, int] = {}
+    tables, owners, foreigns, bad_lines = [], [], [], []
+    fetch_failures, gzip_failures, header_failures, files_read = [], [], [], 0
+    for s in slices:
+        base = len(paths)
+        for part in s.parts:
+            tables.append(part.table)
+            owners.append(part.owner + base)
+            foreigns.append(part.foreign)
+            bad_lines += part.bad
+        paths += s.paths
+        lines.update(s.lines)
+        fetch_failures += s.fetch_failures
+        gzip_failures += s.gzip_failures
+        header_failures += s.header_failures
+        files_read += s.files_read
+    totals = {"lines": lines, "failures": fetch_failures + gzip_failures + header_failures,
+              "header_failures": header_failures, "files_read": files_read}
+    if not tables:  # no file, or header-only files: a day without values
+        empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]})
+        return empty.assign(foreign=pd.Series(dtype=bool)), [], totals
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables).unify_dictionaries()
+    del tables
+    owner = np.concatenate(owners).astype(np.int32)
+    foreign = np.concatenate(foreigns).astype(bool)
+    df = table.to_pandas()
+    del table
+    df["file"] = pd.Categorical.from_codes(owner, categories=pd.Index(paths, dtype="str"))
+    df["foreign"] = foreign
+    return df, bad_lines, totals
 
 
 def _text_schema():
@@ -255,26 +273,18 @@ def _bodies(files: dict[str, bytes], lines: dict[str, int] | None = None) -> tup
 
 
 def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
-                     rules: EtlRules = EtlRules(), inflated: Iterable[Inflated] | None = None) -> ReadResult:
+                     rules: EtlRules = EtlRules(), parsed: Iterable[Parsed] | None = None) -> ReadResult:
     """Read every location's archive object for local day ``day``.
 
-    ``inflated``: the objects of ``paths`` already fetched and inflated, as consecutive slices in
-    path order (:func:`inflate` of each slice; a helper process may produce them while the slices
-    before are parsed here). By default they are fetched and inflated here, in one slice."""
+    ``parsed``: the objects of ``paths`` already parsed, as consecutive slices in the order
+    ``RawRoot.cat`` reads them (:func:`parse_slice` of each; ``pipeline.read_sources`` shares
+    them between two processes). By default they are parsed here, in one slice."""
     import pandas as pd
 
     paths = discover(raw, day) if paths is None else paths
-    parser, fetch_failures, gz_failures, n_read = _Parser(), [], [], 0
-    slices = (inflate(raw, paths) for _ in (0,)) if inflated is None else inflated
-    for part in slices:
-        fetch_failures += part.fetch_failures
-        gz_failures += part.gzip_failures
-        n_read += len(part.files)
-        parser.add(part.files, part.lines)
-        del part  # this slice's bytes are no longer needed
-    df, bad_lines, header_failures, lines = parser.result()
-    n_files = n_read - len(header_failures)
-    failures = fetch_failures + gz_failures + header_failures
+    df, bad_lines, totals = _assemble((parse_slice(raw, paths) for _ in (0,)) if parsed is None else parsed)
+    lines, failures = totals["lines"], totals["failures"]
+    n_files = totals["files_read"] - len(totals["header_failures"])
 
     # A row whose location_id is not its file's id (a damaged id) cannot be trusted: quarantine it.
     foreign = df["foreign"].to_numpy()

@@ -43,7 +43,7 @@ READERS: dict[str, tuple[Callable[[RawRoot, dt.date], list[str]], Callable[..., 
 
 #: The transforms after reading, bound on first use (PEP 562): importing them imports pandas and
 #: numpy (about a second), which ``read_sources``'s helper process need not wait for: it is
-#: forked before, and fetches and inflates objects while this process imports them.
+#: forked before, and starts on the archive's objects while this process imports them.
 _TRANSFORMS = {"air_quality_daily": "include.etl.daily", "build_features": "include.etl.features",
                "hourly_city_features": "include.etl.features"}
 
@@ -130,16 +130,19 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     return report
 
 
-#: The sources a helper process reads when ``read_sources`` has two processes. Before them it
-#: fetches and inflates the archive's objects, in ``ARCHIVE_SLICES`` slices, and counts their
-#: lines, while this process imports pandas and pyarrow and then parses one slice while the next
-#: is inflated; this process then cleans the archive's rows and reads the fetches. On a global day
-#: that splits the reading's ~8 s of CPU about evenly. (Parsing and cleaning a share of the
-#: archive in the helper as well gained nothing measurable: its rows must be sent back.)
-HELPER_SOURCES = (gsod.SOURCE,)
-ARCHIVE_SLICES = 8
+#: The sources a helper process reads when ``read_sources`` has two processes. Before them, it and
+#: this process share the archive: its objects are cut into ``ARCHIVE_SLICES`` slices, and each
+#: process fetches, inflates and parses the next slice nobody has claimed yet (a counter in shared
+#: memory) until none is left, so the split follows whatever each is slowed by. The helper starts
+#: at once; this process first imports pandas and pyarrow. Then the helper reads GSOD while this
+#: process cleans the archive's rows and reads the fetches: on a global day the reading's ~8 s of
+#: CPU split about evenly over two cores. (Cleaning a share of the rows in the helper as well
+#: gained nothing measurable: cleaned rows are plain text, several times the size to send back.)
+HELPER_SOURCES = (gsod.SOURCE, openaq_fetches.SOURCE)
+ARCHIVE_SLICES = 16
 _DEFAULT_READERS = dict(READERS)
 _helper = None  # the helper process's pool (forked once, reused for the following days)
+_claims = None  # the archive slices claimed so far (shared with the helper: created before its fork)
 
 
 def _read(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rules: EtlRules,
@@ -171,9 +174,9 @@ def _helper_pool():
     """The helper process, forked the first time it is asked for (None if it cannot be: then
     everything is read here); ``close_helper`` ends it. A fork, not a fresh interpreter: a test's
     or a bench's patches apply in it. From the command line it is forked before pandas and
-    pyarrow are imported (this module binds its transforms on first use), so it fetches and
-    inflates while this process imports them; it imports them itself when it reads GSOD."""
-    global _helper
+    pyarrow are imported (this module binds its transforms on first use), so it starts on the
+    archive while this process imports them (and imports them itself)."""
+    global _helper, _claims
     if _helper is None:
         import multiprocessing
         import warnings
@@ -181,6 +184,7 @@ def _helper_pool():
 
         if "fork" not in multiprocessing.get_all_start_methods() or not _no_other_python_threads():
             return None
+        _claims = multiprocessing.get_context("fork").Value("i", 0)
         with warnings.catch_warnings():  # Python 3.12 counts the idle native threads above too
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             # The fork method forks the pool's process now, before the pool's own threads start.
@@ -201,8 +205,8 @@ def close_helper() -> None:
 def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rules: EtlRules = EtlRules(),
                  processes: int = 1) -> dict[str, ReadResult]:
     """Every source's ``ReadResult`` for ``day`` (in ``READERS`` order). With ``processes=2`` a
-    helper process fetches and inflates the archive's objects, slice by slice, and then reads
-    ``HELPER_SOURCES``, when it can: a plain ``RawRoot`` (pickled to the helper) and the standard
+    helper process parses its share of the archive's slices and then reads ``HELPER_SOURCES``
+    (see there), when it can: a plain ``RawRoot`` (pickled to the helper) and the standard
     readers; otherwise everything is read here, and what the helper could not do (it died) is
     done here (logged)."""
     from concurrent.futures.process import BrokenProcessPool
@@ -216,11 +220,24 @@ def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rul
     archive = openaq_archive.SOURCE
     paths = manifest.get(archive, [])
     slices = _slices(paths, ARCHIVE_SLICES)
-    inflating = [pool.submit(openaq_archive.inflate, raw, part) for part in slices]
+    _claims.value = 0  # the helper has finished the day before: no slice is claimed
+    shared = pool.submit(_parse_claimed, raw, slices)
     future = pool.submit(_read_in_helper, raw, day, {s: manifest.get(s, []) for s in HELPER_SOURCES}, rules)
-    log.info("%s: %s read in a helper process, which inflates the %s objects first", day, ", ".join(HELPER_SOURCES), archive)
+    log.info("%s: the %s objects parsed in %d slices shared with a helper process, which then reads %s",
+             day, archive, len(slices), ", ".join(HELPER_SOURCES))
     t = time.perf_counter()
-    data = READERS[archive][1](raw, day, paths, rules=rules, inflated=_received(inflating, raw, slices, day))
+    parsed = dict(_parse_claimed(raw, slices))
+    try:
+        theirs = dict(shared.result())
+    except BrokenProcessPool:
+        theirs = {}
+        log.warning("%s: the reader helper process died; parsing its %s slices here", day, archive)
+    log.info("%s %s: %d of %d slices parsed in the helper process", day, archive, len(theirs), len(slices))
+    parsed.update(theirs)
+    del shared, theirs
+    # A slice claimed by a helper that died is parsed here; each is let go once its rows are taken.
+    ordered = (parsed.pop(k) if k in parsed else openaq_archive.parse_slice(raw, part) for k, part in enumerate(slices))
+    data = READERS[archive][1](raw, day, paths, rules=rules, parsed=ordered)
     results = {archive: data}
     log.info("%s %s: %d rows in %.2fs", day, archive, len(data.data), time.perf_counter() - t)
     results.update(_read(raw, day, manifest, rules, [s for s in READERS if s not in HELPER_SOURCES and s != archive]))
@@ -246,25 +263,22 @@ def _slices(paths: list[str], n: int) -> list[list[str]]:
     return [ordered[i:i + size] for i in range(0, len(ordered), size)] or [[]]
 
 
-def _received(futures: list, raw: RawRoot, slices: list[list[str]], day: dt.date):
-    """The inflated slices as the helper delivers them, in order; a slice the helper could not
-    deliver (it died) is fetched and inflated here. Each result is let go once handed on."""
-    from concurrent.futures.process import BrokenProcessPool
+def _claim(n: int) -> int | None:
+    """The next archive slice of ``n`` nobody has claimed (this process or the helper), or None."""
+    with _claims.get_lock():
+        k = _claims.value
+        if k >= n:
+            return None
+        _claims.value = k + 1
+        return k
 
-    broken = False
-    for k, part in enumerate(slices):
-        future, futures[k] = futures[k], None
-        if not broken:
-            try:
-                inflated = future.result()
-            except BrokenProcessPool:
-                broken = True
-                log.warning("%s: the reader helper process died; inflating %s objects here", day, openaq_archive.SOURCE)
-        if broken:
-            inflated = openaq_archive.inflate(raw, part)
-        del future
-        yield inflated
-        del inflated
+
+def _parse_claimed(raw: RawRoot, slices: list[list[str]]) -> list[tuple[int, "openaq_archive.Parsed"]]:
+    """Claim and parse slices until none is left (in either process): ``(slice number, parsed)``."""
+    out = []
+    while (k := _claim(len(slices))) is not None:
+        out.append((k, openaq_archive.parse_slice(raw, slices[k])))
+    return out
 
 
 def _reason_counts(q) -> dict[str, int]:
