@@ -72,8 +72,8 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     """Run the ETL for ``day`` and return the run report (also written to ``_runs/etl``).
 
     With ``with_features`` it also builds the feature partitions of D and D-1 (whose target, the
-    AQI of D, is now known). ``reader_processes=2`` reads the GSOD and fetch objects in a helper
-    process while this one reads the archive (``read_sources``): the same results, sooner."""
+    AQI of D, is now known). ``reader_processes=2`` shares the reading with a helper process
+    (``read_sources``): the same results, sooner."""
     t0 = time.perf_counter()
     manifest = manifest or discover(raw, day)
     results = read_sources(raw, day, manifest, rules, processes=reader_processes)
@@ -134,9 +134,9 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
 #: this process share the archive: its objects are cut into ``ARCHIVE_SLICES`` slices, and each
 #: process fetches, inflates and parses the next slice nobody has claimed yet (a counter in shared
 #: memory) until none is left, so the split follows whatever each is slowed by. The helper starts
-#: at once; this process first imports pandas and pyarrow. Then the helper reads GSOD while this
-#: process cleans the archive's rows and reads the fetches: on a global day the reading's ~8 s of
-#: CPU split about evenly over two cores. (Cleaning a share of the rows in the helper as well
+#: at once; this process first imports pandas and pyarrow. Then the helper reads GSOD and the
+#: fetches while this process puts the archive's rows together and cleans them: on a global day
+#: the reading's ~7 s of CPU split about evenly over two cores. (Cleaning a share of the rows in the helper as well
 #: gained nothing measurable: cleaned rows are plain text, several times the size to send back.)
 HELPER_SOURCES = (gsod.SOURCE, openaq_fetches.SOURCE)
 ARCHIVE_SLICES = 16
