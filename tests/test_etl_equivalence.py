@@ -182,3 +182,24 @@ def test_clean_gives_the_same_result_for_dictionary_encoded_text(orphan_na):
     pd.testing.assert_frame_equal(encoded[1], plain[1], check_exact=True)
     assert encoded[2] == plain[2]
     assert len(plain[0]) and len(plain[1]) and plain[2]  # kept, quarantined and ignored rows all occur
+
+
+def test_eight_hour_window_sums_are_numpys_nanmean_bit_for_bit():
+    """``daily._window_sums`` (eight shifted views) against ``np.nanmean`` over the sliding
+    windows it replaces: the same valid-hour counts and, divided, the same means to the bit
+    (NaN where a window has no value), on series with missing hours, all-missing series and a
+    series of equal values."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rng = np.random.default_rng(11)
+    values = rng.gamma(2.0, 40.0, (5000, 24)) * rng.choice([1e-3, 1.0, 1e3], (5000, 1))
+    values[rng.random(values.shape) < 0.25] = np.nan
+    values[:50] = np.nan
+    values[50] = 35.4
+    windows = sliding_window_view(values, 8, axis=1)[:, :17, :]
+    with np.errstate(invalid="ignore", divide="ignore"), daily.quiet_nan_warnings():
+        expected = np.nanmean(windows, axis=2)
+        count, total = daily._window_sums(values, ~np.isnan(values))
+        got = total / count
+    np.testing.assert_array_equal(count, (~np.isnan(windows)).sum(axis=2))
+    np.testing.assert_array_equal(got, expected)  # equal NaNs, and every other value to the bit
