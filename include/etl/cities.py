@@ -171,7 +171,9 @@ def _unit_vectors(lat, lon):
 
 def pairs_within(points, targets, chord: float):
     """Every (point row, target row) pair of unit vectors whose chord distance is at most ``chord``
-    (padded so rounding can only add pairs; callers apply their exact rule to each pair).
+    (padded so rounding can only add pairs; callers apply their exact rule to each pair), and each
+    pair's chord: ``(point rows, target rows, chords)``, the chord exactly
+    ``np.linalg.norm(points[p] - targets[t], axis=1)`` (the same additions, in the same order).
 
     A 3-D grid of cubes of side ``chord``: targets sorted by cube once, a point's candidates are the
     targets of its cube and the 26 around it, each pair then checked exactly. For these sizes
@@ -195,7 +197,7 @@ def pairs_within(points, targets, chord: float):
     # cost twice as much); the same additions in the same order, so the same pairs.
     p_xyz = [np.ascontiguousarray(points[:, i]) for i in range(3)]
     t_xyz = [np.ascontiguousarray(targets[:, i]) for i in range(3)]
-    found_p, found_t = [], []
+    found_p, found_t, found_d = [], [], []
     for dx in (-1, 0, 1):
         for dy in (-1, 0, 1):
             for dz in (-1, 0, 1):
@@ -214,9 +216,10 @@ def pairs_within(points, targets, chord: float):
                 keep = squared <= r * r
                 found_p.append(p[keep])
                 found_t.append(t[keep])
+                found_d.append(squared[keep])
     if not found_p:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(found_p), np.concatenate(found_t)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(found_p), np.concatenate(found_t), np.sqrt(np.concatenate(found_d))
 
 
 def _chord(km: float) -> float:
@@ -275,11 +278,11 @@ def _by_catchment(lat, lon, hints, rules: EtlRules):
 
     g = gazetteer()
     pts = _unit_vectors(lat, lon)
-    point, city = pairs_within(pts, _city_vectors(), _chord(max(rules.metro_radius_km, rules.city_radius_km)))
+    point, city, chord = pairs_within(pts, _city_vectors(), _chord(max(rules.metro_radius_km, rules.city_radius_km)))
     choice = np.full(len(pts), -1, dtype=np.int64)
     if not len(point):
         return choice
-    d = _distance_km(np.linalg.norm(_city_vectors()[city] - pts[point], axis=1))
+    d = _distance_km(chord)
     inside = d <= catchment_radius_km(g["city_population"].to_numpy(), rules)[city]
     point, city = point[inside], city[inside]
     named = (g["key"].to_numpy()[city] == hints[point]) & (hints[point] != "")

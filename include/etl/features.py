@@ -141,10 +141,9 @@ def _nearest_station_means(group: "pd.DataFrame", stations: "pd.DataFrame", cols
     cv = _unit_vectors(group["city_lat"], group["city_lon"])
     # Candidate pairs (the radius padded so rounding can only add pairs), then the exact distance
     # rule on each pair.
-    city, station = pairs_within(cv, sv, _chord(rules.weather_radius_km))
+    city, station, chord = pairs_within(cv, sv, _chord(rules.weather_radius_km))
     if not len(city):
         return None
-    chord = np.linalg.norm(cv[city] - sv[station], axis=1)
     km = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2, 1.0))
     keep = km <= rules.weather_radius_km
     if not keep.any():
