@@ -43,6 +43,7 @@ from include.etl.cities import CITY_COLUMNS, assign_cities
 from include.etl.scales import scale
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 POLLUTANTS = ("pm25", "pm10", "o3", "co", "so2", "no2")

@@ -28,6 +28,7 @@ from include.config import EtlRules
 from include.lake import Lake
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pandas as pd
 
 #: Hour windows of local day D summarised from the hourly values (start hour, end hour inclusive).

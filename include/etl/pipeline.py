@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
