@@ -133,8 +133,9 @@ def test_archive_slices_follow_the_order_the_raw_root_reads_them_in():
 
 def test_what_a_dying_helper_leaves_undone_is_done_here(tmp_path):
     """The helper process dies on the first archive slice it claims (``os._exit`` in the forked
-    child only): that slice, and GSOD and the fetches it was to read, are read in the calling
-    process, and the run writes exactly what a one-process run writes. In a fresh interpreter:
+    child only): that slice and GSOD, which it was to read, are read in the calling process (and
+    the fetches, which this process claims first), and the run writes exactly what a one-process
+    run writes. In a fresh interpreter:
     the helper is only forked where no other Python thread runs (not in a pytest-xdist worker)."""
     import os
     import subprocess
@@ -161,7 +162,7 @@ pipeline.close_helper()
                          capture_output=True, text=True, timeout=300, env={**os.environ, "AQICAST_LOG_LEVEL": "INFO"})
     assert out.returncode == 0, out.stderr[-3000:]
     assert "the reader helper process died; parsing its openaq-archive slices here" in out.stderr
-    assert "the reader helper process died; reading noaa-gsod, openaq-fetches here" in out.stderr
+    assert "the reader helper process died; reading noaa-gsod here" in out.stderr  # the fetches: this process claimed them
     two, one = tree_digest(tmp_path / "two"), tree_digest(tmp_path / "one")
     assert two == one and len(one) >= 8
     reports = [{k: v for k, v in json.loads((tmp_path / lake / "_runs/etl/date=2015-01-10.json").read_text()).items()

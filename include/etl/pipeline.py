@@ -133,15 +133,20 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
 #: this process share the archive: its objects are cut into ``ARCHIVE_SLICES`` slices, and each
 #: process fetches, inflates and parses the next slice nobody has claimed yet (a counter in shared
 #: memory) until none is left, so the split follows whatever each is slowed by. The helper starts
-#: at once; this process first imports pandas and pyarrow. Then the helper reads GSOD and the
-#: fetches while this process puts the archive's rows together and cleans them: on a global day
-#: the reading's ~7 s of CPU split about evenly over two cores. (Cleaning a share of the rows in the helper as well
-#: gained nothing measurable: cleaned rows are plain text, several times the size to send back.)
-HELPER_SOURCES = (gsod.SOURCE, openaq_fetches.SOURCE)
+#: at once; this process first imports pandas and pyarrow. Then the helper reads GSOD while this
+#: process puts the archive's rows together and cleans them, and ``SHARED_SOURCES`` are read by
+#: whichever of the two gets to them first (claimed like the slices): on a global day the
+#: reading's ~7 s of CPU split about evenly over two cores, and a helper slowed down (a cold page
+#: cache under GSOD's 12,000 files) does not hold this process up. (Cleaning a share of the rows in
+#: the helper as well gained nothing measurable: cleaned rows are plain text, several times the
+#: size to send back.)
+HELPER_SOURCES = (gsod.SOURCE,)
+SHARED_SOURCES = (openaq_fetches.SOURCE,)
 ARCHIVE_SLICES = 16
 _DEFAULT_READERS = dict(READERS)
 _helper = None  # the helper process's pool (forked once, reused for the following days)
 _claims = None  # the archive slices claimed so far (shared with the helper: created before its fork)
+_claimed_sources = None  # per ``SHARED_SOURCES`` entry, 1 once a process has claimed it (likewise)
 
 
 def _read(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rules: EtlRules,
@@ -155,7 +160,18 @@ def _read(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rules: Etl
 
 
 def _read_in_helper(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rules: EtlRules) -> dict[str, ReadResult]:
-    return _read(raw, day, manifest, rules, HELPER_SOURCES)
+    results = _read(raw, day, manifest, rules, HELPER_SOURCES)
+    results.update(_read(raw, day, manifest, rules, _claim_sources()))
+    return results
+
+
+def _claim_sources() -> list[str]:
+    """The ``SHARED_SOURCES`` no process has claimed yet, now claimed by this one."""
+    with _claimed_sources.get_lock():
+        mine = [s for k, s in enumerate(SHARED_SOURCES) if not _claimed_sources[k]]
+        for s in mine:
+            _claimed_sources[SHARED_SOURCES.index(s)] = 1
+    return mine
 
 
 def _no_other_python_threads() -> bool:
@@ -175,7 +191,7 @@ def _helper_pool():
     or a bench's patches apply in it. From the command line it is forked before pandas and
     pyarrow are imported (this module binds its transforms on first use), so it starts on the
     archive while this process imports them (and imports them itself)."""
-    global _helper, _claims
+    global _helper, _claims, _claimed_sources
     if _helper is None:
         import multiprocessing
         import warnings
@@ -184,6 +200,7 @@ def _helper_pool():
         if "fork" not in multiprocessing.get_all_start_methods() or not _no_other_python_threads():
             return None
         _claims = multiprocessing.get_context("fork").Value("i", 0)
+        _claimed_sources = multiprocessing.get_context("fork").Array("b", len(SHARED_SOURCES))
         with warnings.catch_warnings():  # Python 3.12 counts the idle native threads above too
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             # The fork method forks the pool's process now, before the pool's own threads start.
@@ -220,10 +237,13 @@ def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rul
     paths = manifest.get(archive, [])
     slices = _slices(paths, ARCHIVE_SLICES)
     _claims.value = 0  # the helper has finished the day before: no slice is claimed
+    _claimed_sources[:] = [0] * len(SHARED_SOURCES)
     shared = pool.submit(_parse_claimed, raw, slices)
-    future = pool.submit(_read_in_helper, raw, day, {s: manifest.get(s, []) for s in HELPER_SOURCES}, rules)
-    log.info("%s: the %s objects parsed in %d slices shared with a helper process, which then reads %s",
-             day, archive, len(slices), ", ".join(HELPER_SOURCES))
+    future = pool.submit(_read_in_helper, raw, day, {s: manifest.get(s, []) for s in HELPER_SOURCES + SHARED_SOURCES},
+                         rules)
+    log.info("%s: the %s objects parsed in %d slices shared with a helper process, which then reads %s "
+             "(and %s, unless this process gets there first)", day, archive, len(slices), ", ".join(HELPER_SOURCES),
+             ", ".join(SHARED_SOURCES))
     t = time.perf_counter()
     parsed = dict(_parse_claimed(raw, slices))
     try:
@@ -239,13 +259,14 @@ def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rul
     data = READERS[archive][1](raw, day, paths, rules=rules, parsed=ordered)
     results = {archive: data}
     log.info("%s %s: %d rows in %.2fs", day, archive, len(data.data), time.perf_counter() - t)
-    results.update(_read(raw, day, manifest, rules, [s for s in READERS if s not in HELPER_SOURCES and s != archive]))
+    results.update(_read(raw, day, manifest, rules, _claim_sources()))
     try:
         results.update(future.result())
     except BrokenProcessPool:
-        log.warning("%s: the reader helper process died; reading %s here", day, ", ".join(HELPER_SOURCES))
+        left = [s for s in HELPER_SOURCES + SHARED_SOURCES if s not in results]
+        log.warning("%s: the reader helper process died; reading %s here", day, ", ".join(left))
         _helper = None
-        results.update(_read(raw, day, manifest, rules, HELPER_SOURCES))
+        results.update(_read(raw, day, manifest, rules, left))
     return {source: results[source] for source in READERS}
 
 
