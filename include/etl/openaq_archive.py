@@ -68,13 +68,13 @@ class Inflated:
     files: dict[str, bytes]
     fetch_failures: list[FileFailure]
     gzip_failures: list[FileFailure]
-    lines: dict[str, int] | None = None
+    lines: dict[str, int]
 
 
 def inflate(raw: RawRoot, paths: list[str]) -> Inflated:
     """Fetch and inflate ``paths`` (an absent object is no data that day, not a failure)."""
     fetched, fetch_failures = split_fetched(raw.cat(paths), missing_ok=True)
-    files, gzip_failures = gunzip_many(fetched, count_lines=_lines_after_header)
+    files, gzip_failures = gunzip_many(fetched, count_lines=_body_lines)
     return Inflated(files, fetch_failures, gzip_failures, {path: _body_lines(data) for path, data in files.items()})
 
 
@@ -93,10 +93,9 @@ class _Part:
 @dataclass
 class Parsed:
     """One slice of a day's objects, fetched, inflated and parsed (:func:`parse_slice`; plain
-    data, so a helper process can send it back): the objects with the right header (numbered
-    in this order), their data lines, the rows, what failed, and how many objects were read."""
+    data, so a helper process can send it back): the objects with the right header and their data
+    lines (in the order they are numbered), the rows, what failed, and how many objects were read."""
 
-    paths: list[str]
     lines: dict[str, int]
     parts: list[_Part]
     fetch_failures: list[FileFailure]
@@ -128,7 +127,7 @@ def parse_inflated(inflated: Inflated) -> Parsed:
         o.number = k
     todo = [o for o in objects if o.lines]
     parts = isolate(todo, _parse_batch, _parse_alone) if todo else []
-    return Parsed([o.path for o in objects], {o.path: o.lines for o in objects}, parts,
+    return Parsed({o.path: o.lines for o in objects}, parts,
                   inflated.fetch_failures, inflated.gzip_failures, header_failures, len(inflated.files))
 
 
@@ -151,7 +150,7 @@ def _assemble(slices: Iterable[Parsed]):
             owners.append(part.owner + base)
             foreigns.append(part.foreign)
             bad_lines += part.bad
-        paths += s.paths
+        paths += s.lines  # the slice's objects, in the order they are numbered
         lines.update(s.lines)
         fetch_failures += s.fetch_failures
         gzip_failures += s.gzip_failures
@@ -247,9 +246,10 @@ def _claimed(location_id, position: dict[str, int]) -> "np.ndarray":
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def _bodies(files: dict[str, bytes], lines: dict[str, int] | None = None) -> tuple[list[_Object], list[FileFailure]]:
-    """Each file with the right header (its body a view into its bytes, not a copy) and the files
-    whose header is wrong (empty, whitespace or binary objects among them)."""
+def _bodies(files: dict[str, bytes], lines: dict[str, int]) -> tuple[list[_Object], list[FileFailure]]:
+    """Each file with the right header (its body a view into its bytes, not a copy, and its data
+    lines from ``lines``, counted by ``_body_lines``) and the files whose header is wrong (empty,
+    whitespace or binary objects among them)."""
     header = HEADER.encode()
     objects, failures = [], []
     for path, data in files.items():
@@ -260,15 +260,14 @@ def _bodies(files: dict[str, bytes], lines: dict[str, int] | None = None) -> tup
         body = memoryview(data)[end + 1:]
         if first.rstrip(b"\r") != header:
             failures.append(FileFailure(path, f"{path}: wrong header {first[:120]!r}, expected {HEADER!r}",
-                                        lines[path] if lines else csv_data_lines(data, end + 1)))
+                                        lines[path]))
             continue
         chunks = [body]
         if end + 1 < len(data) and not data.endswith(b"\n"):
             chunks.append(b"\n")
         # The id in the object's name (``[^/]+``: within the last path component, so only it is searched).
         m = _OBJECT_NAME.search(path, path.rfind("/") + 1)
-        objects.append(_Object(path, m.group(1) if m else path, chunks,
-                               lines[path] if lines else csv_data_lines(data, end + 1)))
+        objects.append(_Object(path, m.group(1) if m else path, chunks, lines[path]))
     return objects, failures
 
 
@@ -319,12 +318,6 @@ def _body_lines(data: bytes) -> int:
     the rest of the bytes after the first line end; none without one), without copying it."""
     end = data.find(b"\n")
     return 0 if end == -1 else csv_data_lines(data, end + 1)
-
-
-def _lines_after_header(data: bytes) -> int:
-    """Data lines of an (inflated) archive object: the lines after its first."""
-    end = data.find(b"\n")
-    return 0 if end == -1 else csv_data_lines(data[end + 1:])
 
 
 def _constant(text: str, n: int) -> "pd.Categorical":

@@ -167,10 +167,12 @@ def _read_in_helper(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], 
 
 def _claim_sources() -> list[str]:
     """The ``SHARED_SOURCES`` no process has claimed yet, now claimed by this one."""
+    mine = []
     with _claimed_sources.get_lock():
-        mine = [s for k, s in enumerate(SHARED_SOURCES) if not _claimed_sources[k]]
-        for s in mine:
-            _claimed_sources[SHARED_SOURCES.index(s)] = 1
+        for k, source in enumerate(SHARED_SOURCES):
+            if not _claimed_sources[k]:
+                _claimed_sources[k] = 1
+                mine.append(source)
     return mine
 
 
