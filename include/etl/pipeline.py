@@ -24,6 +24,8 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.cities import coverage
+from include.etl.daily import air_quality_daily
+from include.etl.features import build_features, hourly_city_features
 from include.catalog import AIR_QUALITY, MEASUREMENTS, PROFILE, WEATHER, quarantine, run_report
 from include.config import EtlRules
 from include.etl.rawio import RawRoot, ReadResult
@@ -38,27 +40,6 @@ READERS: dict[str, tuple[Callable[[RawRoot, dt.date], list[str]], Callable[..., 
     openaq_archive.SOURCE: (openaq_archive.discover, openaq_archive.read_archive_day),
     openaq_fetches.SOURCE: (openaq_fetches.discover, openaq_fetches.read_fetches_day),
 }
-
-
-#: The transforms after reading, bound on first use (PEP 562): importing them imports pandas and
-#: numpy (about a second), which ``read_sources``'s helper process need not wait for: it is
-#: forked before, and starts on the archive's objects while this process imports them.
-_TRANSFORMS = {"air_quality_daily": "include.etl.daily", "build_features": "include.etl.features",
-               "hourly_city_features": "include.etl.features"}
-
-
-def __getattr__(name: str):
-    if name not in _TRANSFORMS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_TRANSFORMS[name]), name)
-    globals()[name] = value  # bound once: later lookups (and a test's patch) use the global
-    return value
-
-
-def _transform(name: str):
-    return globals()[name] if name in globals() else __getattr__(name)
 
 
 def discover(raw: RawRoot, day: dt.date) -> dict[str, list[str]]:
@@ -77,8 +58,6 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     manifest = manifest or discover(raw, day)
     results = read_sources(raw, day, manifest, rules, processes=reader_processes)
     import pandas as pd
-
-    air_quality_daily, hourly_city_features = _transform("air_quality_daily"), _transform("hourly_city_features")
 
     measurements = pd.concat(
         [r.data for s, r in results.items() if s != gsod.SOURCE and len(r.data)], ignore_index=True
@@ -121,7 +100,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     }
     report["failed_objects"] = sum(len(r.failures) for r in results.values())
     if with_features:
-        report["features"] = _transform("build_features")(lake, day, rules=rules)
+        report["features"] = build_features(lake, day, rules=rules)
     lake.write_json(lake.path(run_report(day)), report)
     for r in results.values():
         for f in r.failures:
@@ -132,14 +111,13 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
 #: The sources a helper process reads when ``read_sources`` has two processes. Before them, it and
 #: this process share the archive: its objects are cut into ``ARCHIVE_SLICES`` slices, and each
 #: process fetches, inflates and parses the next slice nobody has claimed yet (a counter in shared
-#: memory) until none is left, so the split follows whatever each is slowed by. The helper starts
-#: at once; this process first imports pandas and pyarrow. Then the helper reads GSOD while this
-#: process puts the archive's rows together and cleans them, and ``SHARED_SOURCES`` are read by
-#: whichever of the two gets to them first (claimed like the slices): on a global day the
-#: reading's ~7 s of CPU split about evenly over two cores, and a helper slowed down (a cold page
-#: cache under GSOD's 12,000 files) does not hold this process up. (Cleaning a share of the rows in
-#: the helper as well gained nothing measurable: cleaned rows are plain text, several times the
-#: size to send back.)
+#: memory) until none is left, so the split follows whatever each is slowed by. Then the helper
+#: reads GSOD while this process puts the archive's rows together and cleans them, and
+#: ``SHARED_SOURCES`` are read by whichever of the two gets to them first (claimed like the
+#: slices): on a global day the reading's ~7 s of CPU split about evenly over two cores, and a
+#: helper slowed down (a cold page cache under GSOD's 12,000 files) does not hold this process up.
+#: (Cleaning a share of the rows in the helper as well gained nothing measurable: cleaned rows are
+#: plain text, several times the size to send back.)
 HELPER_SOURCES = (gsod.SOURCE,)
 SHARED_SOURCES = (openaq_fetches.SOURCE,)
 ARCHIVE_SLICES = 16
@@ -190,9 +168,10 @@ def _no_other_python_threads() -> bool:
 def _helper_pool():
     """The helper process, forked the first time it is asked for (None if it cannot be: then
     everything is read here); ``close_helper`` ends it. A fork, not a fresh interpreter: a test's
-    or a bench's patches apply in it. From the command line it is forked before pandas and
-    pyarrow are imported (this module binds its transforms on first use), so it starts on the
-    archive while this process imports them (and imports them itself)."""
+    or a bench's patches apply in it. It is forked after pandas and pyarrow are imported (this
+    module imports them): forked before, it imported them again itself (its first slice's
+    pyarrow-to-numpy conversion imports pandas), 0.6 s of CPU that two importing processes took
+    longer over than one (the archive's slices were done 0.2 s later)."""
     global _helper, _claims, _claimed_sources
     if _helper is None:
         import multiprocessing
