@@ -57,7 +57,11 @@ def city_daily(aq: "pd.DataFrame") -> "pd.DataFrame":
     import numpy as np
     import pandas as pd
 
-    aq = aq[aq["city_id"].notna()]
+    # Only the columns used (a curated day has ~50, 15 of them text, each copied by every filter,
+    # sort and de-duplication below).
+    used = [c for c in [*CITY_KEYS, "date", "location_id", "aqi", "dominant_pollutant", *STATS, *SUBINDICES,
+                        *NATIONAL, *NATIONAL_DOMINANT] if c in aq]
+    aq = aq[used][aq["city_id"].notna()]
     if aq.empty:
         return pd.DataFrame(columns=CITY_KEYS + ["date", "aqi", "aqi_mean", "n_monitors", "dominant_pollutant"]
                             + STATS + SUBINDICES + NATIONAL + NATIONAL_DOMINANT)

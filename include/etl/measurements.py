@@ -155,7 +155,9 @@ def clean(
     out = pd.DataFrame(
         {
             "source": source,
-            "file": _file_names(kept["file"]),
+            # As given: a dictionary-encoded column stays so (as text, ~1.4M copies of ~150-byte
+            # paths: 200 MB); only the run report reads it, counting rows per file from its codes.
+            "file": kept["file"],
             "location_id": location_id.rows,
             "location": _per_distinct(kept["location"], _as_text),
             "lat": sel(lat),
@@ -286,14 +288,6 @@ def _coded(column: "pd.Series", parse) -> _Coded:
     rows.index = column.index
     merged, values = pd.factorize(parsed, use_na_sentinel=False)  # a parse may merge values
     return _Coded(rows, merged[codes], np.asarray(values, dtype=object))
-
-
-def _file_names(file: "pd.Series") -> "pd.Series":
-    """The ``file`` column as given, but a dictionary-encoded one as Python strings (``object``):
-    as text it would be ~1.4M copies of ~150-byte paths (200 MB), and nothing downstream reads it."""
-    import pandas as pd
-
-    return file.astype(object) if isinstance(file.dtype, pd.CategoricalDtype) else file
 
 
 def _as_text(column: "pd.Series") -> "pd.Series":
