@@ -203,3 +203,49 @@ def test_eight_hour_window_sums_are_numpys_nanmean_bit_for_bit():
         got = total / count
     np.testing.assert_array_equal(count, (~np.isnan(windows)).sum(axis=2))
     np.testing.assert_array_equal(got, expected)  # equal NaNs, and every other value to the bit
+
+
+# ---------------------------------------------------------------------------------------------
+# The daily step as run_etl splits it with its reader helper
+# ---------------------------------------------------------------------------------------------
+def _day_measurements(day: dt.date) -> pd.DataFrame:
+    from include.etl import pipeline
+    from include.etl.rawio import RawRoot
+    from tests.conftest import SAMPLE_RAW
+
+    raw = RawRoot(str(SAMPLE_RAW))
+    results = pipeline.read_sources(raw, day, pipeline.discover(raw, day))
+    return pd.concat([r.data.drop(columns="file") for s, r in results.items() if s != "noaa-gsod" and len(r.data)],
+                     ignore_index=True)
+
+
+@pytest.mark.parametrize("day, daily_means", [("2014-03-30", False), ("2015-01-10", False), ("2018-06-07", True)])
+def test_the_daily_step_split_with_the_helper_gives_the_same_rows(day, daily_means):
+    """With a reader helper, ``run_etl`` has the locations' cities and the hourly profile computed
+    there, from the locations' rows and the hourly series alone (``pipeline._cities_and_profile``
+    of ``daily.location_rows`` and ``features.hourly_series``, with the row codes the daily
+    statistics share, ``daily.row_codes``), pickled as the helper receives them: the same daily
+    rows and profile as the one-process path, to the bit. On the sample's real days (archive and
+    fetches), and with one location's rows turned into 24-hour means (not in the hourly series)."""
+    import pickle
+
+    from include.config import EtlRules
+    from include.etl import pipeline
+
+    d = dt.date.fromisoformat(day)
+    m = _day_measurements(d)
+    if daily_means:
+        first = m["location_id"] == m["location_id"].iloc[len(m) // 2]
+        m.loc[first, "period_hours"] = 24.0
+    aq = daily.air_quality_daily(m, d)
+    profile = features.hourly_city_features(m, aq, d)
+
+    codes = daily.row_codes(m)
+    pd.testing.assert_frame_equal(daily.location_rows(m, codes), daily.location_rows(m), check_exact=True)
+    args = pickle.loads(pickle.dumps((daily.location_rows(m, codes), features.hourly_series(m, codes), d, EtlRules())))
+    cities, split_profile = pipeline._cities_and_profile(*args)
+    split = daily.air_quality_daily(m, d, codes=codes, cities=lambda: cities)
+    pd.testing.assert_frame_equal(split, aq, check_exact=True)
+    pd.testing.assert_frame_equal(split_profile, profile, check_exact=True)
+    assert len(aq) and len(profile) and aq["city_id"].notna().any()
+    assert len(args[1].value) < len(m) if daily_means else len(args[1].value) == len(m)

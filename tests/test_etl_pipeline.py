@@ -114,6 +114,8 @@ def test_the_reader_helper_process_writes_what_one_process_writes(tmp_path):
     shared = "slices shared with a helper process"
     assert shared in two_logs and shared not in one_logs
     assert two_logs.count(shared) == 3  # each day (the helper forked once per command)
+    helped = "cities and the hourly profile computed in the helper process"
+    assert two_logs.count(helped) == 3 and helped not in one_logs
     assert two == one and len(one) == 3 * 8
     assert two_reports == one_reports and len(one_reports) == 3
     assert one_reports["date=2014-03-30.json"]["sources"]["openaq-fetches"]["rows_kept"] > 0
@@ -169,6 +171,42 @@ pipeline.close_helper()
                 if k != "seconds"} for lake in ("two", "one")]
     assert reports[0] == reports[1]
     assert reports[0]["sources"]["openaq-archive"]["rows_kept"] > 0 and reports[0]["outputs"]["weather_daily"] > 0
+
+
+def test_a_helper_dying_on_the_cities_and_profile_leaves_them_to_this_process(tmp_path):
+    """The helper reads its share and then dies on the cities and hourly profile it is given
+    (``os._exit`` in the forked child only): they are computed here, and the run writes exactly
+    what a one-process run writes (fresh interpreter, as above)."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import datetime as dt, os, sys
+from include.etl import pipeline
+from include.etl.rawio import RawRoot
+from include.lake import Lake
+from tests.conftest import SAMPLE_RAW
+parent, step = os.getpid(), pipeline._cities_and_profile
+def dying(*args):
+    if os.getpid() != parent:
+        os._exit(3)
+    return step(*args)
+pipeline._cities_and_profile = dying
+day = dt.date(2015, 1, 10)
+for processes, lake in ((2, sys.argv[1]), (1, sys.argv[2])):
+    pipeline.run_etl(day, Lake(lake), RawRoot(str(SAMPLE_RAW)), reader_processes=processes)
+pipeline.close_helper()
+"""
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "two"), str(tmp_path / "one")],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "AQICAST_LOG_LEVEL": "INFO"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "the reader helper process died; assigning cities and profiling here" in out.stderr
+    two, one = tree_digest(tmp_path / "two"), tree_digest(tmp_path / "one")
+    assert two == one and len(one) >= 8 and any("city_hourly_profile" in k for k in one)
+    reports = [{k: v for k, v in json.loads((tmp_path / lake / "_runs/etl/date=2015-01-10.json").read_text()).items()
+                if k != "seconds"} for lake in ("two", "one")]
+    assert reports[0] == reports[1] and reports[0]["cities"]["with_city"] > 0
 
 
 def test_batch_commands_tune_glibc_malloc_unless_told_otherwise(monkeypatch):

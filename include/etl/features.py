@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from include.etl.daily import NATIONAL_SCALES, POLLUTANTS, quiet_nan_warnings
 from include.catalog import AIR_QUALITY, FEATURES, PROFILE, WEATHER
@@ -30,6 +30,8 @@ from include.lake import Lake
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
+
+    from include.etl.daily import RowCodes
 
 #: Hour windows of local day D summarised from the hourly values (start hour, end hour inclusive).
 HOUR_WINDOWS = {"h00_05": (0, 5), "h12_17": (12, 17), "h18_23": (18, 23), "h21_23": (21, 23)}
@@ -209,7 +211,61 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
     last valid hour among 20..23), ``p_hmax`` (highest hour), ``p_trend`` (h18_23 - h00_05); plus
     ``pm25max_h18_23`` and the PM2.5 sub-indices of both evening means. Uses only local day D.
     Computed once per day by the ETL into ``curated/city_hourly_profile`` (vectorised: a global day
-    has 1.4 M hourly values)."""
+    has 1.4 M hourly values). The same as ``city_profile(hourly_series(measurements), ...)`` with
+    each monitor's city from ``aq``, which is how ``pipeline.run_etl`` computes it in its helper
+    process, from the series alone."""
+    if measurements is None or measurements.empty or aq is None or aq.empty:
+        return city_profile(None, None, day)
+    series = hourly_series(measurements)
+    return city_profile(series, _city_of(aq, series.locations), day)
+
+
+class HourlySeries(NamedTuple):
+    """The hourly-or-finer rows of a day's measurements as numbers (what ``city_profile`` needs;
+    about 20 bytes a row, cheap to send to another process): each row's monitor (``loc_codes``
+    into ``locations``, numbered in order of first appearance), pollutant (its position in
+    ``POLLUTANTS``, -1: another parameter), local start hour and value."""
+
+    loc_codes: "np.ndarray"
+    locations: "pd.Index"
+    p_codes: "np.ndarray"
+    hour: "np.ndarray"
+    value: "np.ndarray"
+
+
+def hourly_series(measurements: "pd.DataFrame", codes: "RowCodes | None" = None) -> HourlySeries:
+    """``codes``: ``daily.row_codes(measurements)``, if computed already (used when every row has
+    a location: the same codes as factorising the column as text)."""
+    import numpy as np
+    import pandas as pd
+
+    # Each column is coded whole, then filtered as numbers (filtering ~1.4 M text values is
+    # costly); monitors are numbered in order of first appearance among the hourly rows, as
+    # factorising the filtered column would.
+    hourly = (measurements["period_hours"] <= 1.0).to_numpy()
+    if codes is not None and measurements["location_id"].dtype == "str" and (codes.location >= 0).all():
+        all_codes, all_locs = codes.location, codes.locations
+        lookup = np.array([POLLUTANTS.index(v) if v in POLLUTANTS else -1 for v in codes.parameters] + [-1],
+                          dtype=np.int8)
+        p_codes, hour = lookup[codes.parameter], codes.hour
+    else:
+        all_codes, all_locs = pd.factorize(measurements["location_id"].astype(str))
+        p_codes = _codes_in(measurements["parameter"], POLLUTANTS)
+        hour = _hours(measurements["start_local"])
+    if hourly.all():
+        loc_codes, locs = all_codes, all_locs
+    else:
+        loc_codes, first = pd.factorize(all_codes[hourly])
+        locs = all_locs.take(first)
+    value = measurements["value"].to_numpy(dtype="float64")
+    if not hourly.all():
+        p_codes, hour, value = p_codes[hourly], hour[hourly], value[hourly]
+    return HourlySeries(loc_codes, locs, p_codes, hour, value)
+
+
+def city_profile(series: HourlySeries | None, loc_city: "np.ndarray | None", day: dt.date) -> "pd.DataFrame":
+    """``hourly_city_features`` from the hourly ``series`` and each of its monitors' city id
+    (``loc_city``, float, NaN: none); ``series=None``: the empty profile."""
     import numpy as np
     import pandas as pd
 
@@ -221,31 +277,16 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
     def empty():
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in ["city_id", "date", *columns]})
 
-    if measurements is None or measurements.empty or aq is None or aq.empty:
+    if series is None:
         return empty()
-    # Hourly-or-finer rows only. Each column is coded whole, then filtered as numbers (filtering
-    # ~1.4 M text values is costly); monitors are numbered in order of first appearance among
-    # those rows, as factorising the filtered column would.
-    hourly = (measurements["period_hours"] <= 1.0).to_numpy()
-    all_codes, all_locs = pd.factorize(measurements["location_id"].astype(str))
-    if hourly.all():
-        loc_codes, locs = all_codes, all_locs
-    else:
-        loc_codes, first = pd.factorize(all_codes[hourly])
-        locs = all_locs.take(first)
-    loc_city = _city_of(aq, locs)
+    loc_codes, locs = series.loc_codes, series.locations
     keep = ~np.isnan(loc_city[loc_codes]) if len(locs) else np.zeros(len(loc_codes), dtype=bool)
     if not keep.any():
         return empty()
-    p_codes = _codes_in(measurements["parameter"], POLLUTANTS)
-    hour = _hours(measurements["start_local"])
-    value = measurements["value"].to_numpy(dtype="float64")
-    if not hourly.all():
-        p_codes, hour, value = p_codes[hourly], hour[hourly], value[hourly]
-    keep &= p_codes >= 0
-    loc_codes, p_codes = loc_codes[keep], p_codes[keep]
-    hour = hour[keep]
-    value = value[keep].clip(min=0)
+    keep &= series.p_codes >= 0
+    loc_codes, p_codes = loc_codes[keep], series.p_codes[keep]
+    hour = series.hour[keep]
+    value = series.value[keep].clip(min=0)
     n_loc, n_par = len(locs), len(POLLUTANTS)
 
     # 1) each monitor's hourly mean (sub-hourly values), 2) mean and max over the city's monitors.

@@ -17,6 +17,7 @@ Both backends run this same function: in-process on ``local``, inside the Glue j
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,7 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.cities import coverage
-from include.etl.daily import air_quality_daily
+from include.etl.daily import air_quality_daily, row_codes
 from include.etl.features import build_features, hourly_city_features
 from include.catalog import AIR_QUALITY, MEASUREMENTS, PROFILE, WEATHER, quarantine, run_report
 from include.config import EtlRules
@@ -59,8 +60,11 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     results = read_sources(raw, day, manifest, rules, processes=reader_processes)
     import pandas as pd
 
+    # The sources' rows without their ``file`` (only each source's accounting reads it; the
+    # archive's stays dictionary-encoded, which a concatenation would spell out as text).
     measurements = pd.concat(
-        [r.data for s, r in results.items() if s != gsod.SOURCE and len(r.data)], ignore_index=True
+        [r.data.drop(columns="file", errors="ignore") for s, r in results.items() if s != gsod.SOURCE and len(r.data)],
+        ignore_index=True,
     ) if any(len(r.data) for s, r in results.items() if s != gsod.SOURCE) else None
     # The largest partition (a global day: 1.4 M rows, 0.35 s of Parquet encoding and zstd, which
     # release the GIL) is written by a thread while the daily AQI is computed; any failure is
@@ -69,11 +73,23 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
         written = writer.submit(lake.write_partition, MEASUREMENTS, day,
                                 measurements[MEASUREMENT_COLUMNS] if measurements is not None
                                 else pd.DataFrame(columns=MEASUREMENT_COLUMNS))
-        aq = air_quality_daily(measurements, day, rules=rules) if measurements is not None else air_quality_daily_empty()
+        # With the reader helper still there, it assigns the locations' cities and computes the
+        # hourly profile (from ~20 bytes a row) while the daily statistics are computed here.
+        codes = row_codes(measurements) if measurements is not None else None
+        helped = _cities_and_profile_helped(measurements, codes, day, rules) if measurements is not None else None
+        if helped is not None:
+            aq = air_quality_daily(measurements, day, rules=rules, codes=codes, cities=lambda: helped()[0])
+            profile = helped()[1]
+        elif measurements is not None:
+            aq = air_quality_daily(measurements, day, rules=rules, codes=codes)
+            profile = hourly_city_features(measurements, aq, day)
+        else:
+            aq = air_quality_daily_empty()
+            profile = hourly_city_features(None, aq, day)
         weather = results[gsod.SOURCE].data
 
         lake.write_partition(AIR_QUALITY, day, aq)
-        lake.write_partition(PROFILE, day, hourly_city_features(measurements, aq, day))
+        lake.write_partition(PROFILE, day, profile)
         lake.write_partition(WEATHER, day, weather)
         for source, result in results.items():
             lake.write_partition(quarantine(source), day, result.quarantine)
@@ -280,6 +296,46 @@ def _parse_claimed(raw: RawRoot, slices: list[list[str]]) -> list[tuple[int, "op
     while (k := _claim(len(slices))) is not None:
         out.append((k, openaq_archive.parse_slice(raw, slices[k])))
     return out
+
+
+def _cities_and_profile_helped(measurements, codes, day: dt.date, rules: EtlRules):
+    """With the reader helper still there (``read_sources`` had two processes): the locations'
+    cities and the day's hourly profile, computed there from the locations' rows and the hourly
+    series (~20 bytes a row to send) while this process computes the daily statistics. Returns
+    a function giving ``(cities, profile)`` once they are needed (computed here if the helper
+    died meanwhile), or None without a helper."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from include.etl.daily import location_rows
+    from include.etl.features import hourly_series
+
+    if _helper is None:
+        return None
+    args = (location_rows(measurements, codes), hourly_series(measurements, codes), day, rules)
+    future = _helper.submit(_cities_and_profile, *args)
+    log.info("%s: the locations' cities and the hourly profile computed in the helper process", day)
+
+    @functools.cache
+    def result():
+        global _helper
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("%s: the reader helper process died; assigning cities and profiling here", day)
+            _helper = None
+            return _cities_and_profile(*args)
+
+    return result
+
+
+def _cities_and_profile(locations, series, day: dt.date, rules: EtlRules):
+    """``daily.location_cities`` and ``features.city_profile`` from the locations' rows and the
+    hourly series alone: what ``air_quality_daily`` and ``hourly_city_features`` give."""
+    from include.etl.daily import location_cities
+    from include.etl.features import _city_of, city_profile
+
+    cities = location_cities(locations, rules)
+    return cities, city_profile(series, _city_of(cities[["city_id"]].reset_index(), series.locations), day)
 
 
 def _reason_counts(q) -> dict[str, int]:
