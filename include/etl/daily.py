@@ -166,23 +166,15 @@ def location_rows(m: "pd.DataFrame", codes: RowCodes | None = None) -> "pd.DataF
     return m[LOCATION_COLUMNS + ["city_hint"]].iloc[np.flatnonzero(first_rows)].set_index("location_id")
 
 
-def location_cities(locations: "pd.DataFrame", rules: EtlRules = EtlRules()) -> "pd.DataFrame":
-    """``assign_cities`` of ``location_rows``, indexed by location_id like them (each location's
-    city depends on its own row only, so it can be assigned apart from the statistics: by
-    ``pipeline.run_etl``'s helper process, while this one computes them)."""
-    cities = assign_cities(locations, rules)
-    cities.index = locations.index
-    return cities
-
-
 def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, rules: EtlRules = EtlRules(),
                       pm25_table: str | None = None, codes: RowCodes | None = None,
                       cities: "Callable[[], pd.DataFrame] | None" = None) -> "pd.DataFrame":
     """One row per location for ``day``: statistics, hour counts, sub-indices, AQI, city.
 
     ``codes``: ``row_codes(m)``, if computed already. ``cities``: a function giving
-    ``location_cities(location_rows(m))``, called once the statistics are computed
-    (``pipeline.run_etl`` has them computed meanwhile in its helper process)."""
+    ``assign_cities(location_rows(m))`` (each location's city depends on its own row only),
+    called once the statistics are computed (``pipeline.run_etl`` has them assigned meanwhile in
+    its helper process)."""
     import numpy as np
     import pandas as pd
 
@@ -231,7 +223,7 @@ def air_quality_daily(m: "pd.DataFrame", day: dt.date, *, rules: EtlRules = EtlR
         out[f"aqi_{code}_category"] = nat["category"]
 
     out = location_rows(m, codes).join(out, how="inner")
-    cities = location_cities(out, rules) if cities is None else cities().loc[out.index]
+    cities = assign_cities(out, rules) if cities is None else cities().loc[out.index]
     out = pd.concat([out.reset_index(), cities.reset_index(drop=True)], axis=1).drop(columns=["city_hint"])
     out.insert(0, "date", day.isoformat())
     return out.sort_values("location_id", ignore_index=True)[COLUMNS]

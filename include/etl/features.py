@@ -236,7 +236,6 @@ class HourlySeries(NamedTuple):
 def hourly_series(measurements: "pd.DataFrame", codes: "RowCodes | None" = None) -> HourlySeries:
     """``codes``: ``daily.row_codes(measurements)``, if computed already (used when every row has
     a location: the same codes as factorising the column as text)."""
-    import numpy as np
     import pandas as pd
 
     # Each column is coded whole, then filtered as numbers (filtering ~1.4 M text values is
@@ -245,9 +244,7 @@ def hourly_series(measurements: "pd.DataFrame", codes: "RowCodes | None" = None)
     hourly = (measurements["period_hours"] <= 1.0).to_numpy()
     if codes is not None and measurements["location_id"].dtype == "str" and (codes.location >= 0).all():
         all_codes, all_locs = codes.location, codes.locations
-        lookup = np.array([POLLUTANTS.index(v) if v in POLLUTANTS else -1 for v in codes.parameters] + [-1],
-                          dtype=np.int8)
-        p_codes, hour = lookup[codes.parameter], codes.hour
+        p_codes, hour = _positions(codes.parameters, POLLUTANTS)[codes.parameter], codes.hour
     else:
         all_codes, all_locs = pd.factorize(measurements["location_id"].astype(str))
         p_codes = _codes_in(measurements["parameter"], POLLUTANTS)
@@ -348,12 +345,17 @@ def _city_of(aq: "pd.DataFrame", locations) -> "np.ndarray":
 def _codes_in(values: "pd.Series", labels: tuple[str, ...]):
     """Per row, the position of its value in ``labels`` (-1: none, or missing), as
     ``pd.Categorical(values, categories=labels).codes`` but looked up once per distinct value."""
-    import numpy as np
     import pandas as pd
 
     codes, distinct = pd.factorize(values)
-    lookup = np.array([labels.index(v) if v in labels else -1 for v in distinct] + [-1], dtype=np.int8)
-    return lookup[codes]
+    return _positions(distinct, labels)[codes]
+
+
+def _positions(distinct, labels: tuple[str, ...]) -> "np.ndarray":
+    """Each distinct value's position in ``labels`` (-1: none), and a trailing -1 for code -1."""
+    import numpy as np
+
+    return np.array([labels.index(v) if v in labels else -1 for v in distinct] + [-1], dtype=np.int8)
 
 
 def _hours(start: "pd.Series"):

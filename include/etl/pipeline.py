@@ -329,12 +329,12 @@ def _cities_and_profile_helped(measurements, codes, day: dt.date, rules: EtlRule
 
 
 def _cities_and_profile(locations, series, day: dt.date, rules: EtlRules):
-    """``daily.location_cities`` and ``features.city_profile`` from the locations' rows and the
+    """``cities.assign_cities`` and ``features.city_profile`` from the locations' rows and the
     hourly series alone: what ``air_quality_daily`` and ``hourly_city_features`` give."""
-    from include.etl.daily import location_cities
+    from include.etl.cities import assign_cities
     from include.etl.features import _city_of, city_profile
 
-    cities = location_cities(locations, rules)
+    cities = assign_cities(locations, rules)  # indexed like ``locations``: by location_id
     return cities, city_profile(series, _city_of(cities[["city_id"]].reset_index(), series.locations), day)
 
 
