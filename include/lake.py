@@ -96,12 +96,19 @@ def day_str(day: dt.date | str) -> str:
 
 
 def parquet_bytes(df: "pd.DataFrame") -> bytes:
-    """A frame as one zstd-compressed Parquet file (deterministic for the same frame)."""
+    """A frame as one zstd-compressed Parquet file (deterministic for the same frame). A
+    dictionary-encoded (``category``) column of text is written as that text, as the frame with
+    it spelt out would be (``include.etl.measurements`` keeps a day's text columns encoded)."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), sink, compression="zstd")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    encoded = {c: df[c].cat.categories.dtype for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)}
+    if encoded:  # written as the text it stands for: the schema (and bytes) of the spelt-out frame
+        table = table.cast(pa.Schema.from_pandas(df.iloc[:0].astype(encoded), preserve_index=False))
+    pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
 
 

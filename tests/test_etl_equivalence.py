@@ -176,9 +176,13 @@ def test_clean_gives_the_same_result_for_dictionary_encoded_text(orphan_na):
     day = dt.date(2024, 6, 15)
     plain = measurements.clean(raw, "openaq-archive", day)
     encoded = measurements.clean(raw.astype("category"), "openaq-archive", day)
-    # Same rows and values; only ``file`` (read by the run report alone) stays dictionary-encoded.
-    assert isinstance(encoded[0]["file"].dtype, pd.CategoricalDtype)
-    pd.testing.assert_frame_equal(encoded[0].astype({"file": "str"}), plain[0], check_exact=True)
+    # Same rows and values; the kept text stays dictionary-encoded (``file`` too: read by the run
+    # report alone), and spelt out it is the plain result, dtypes included.
+    text = ["source", "file", "location_id", "location", "country", "city_hint", "parameter", "unit"]
+    assert all(isinstance(encoded[0][c].dtype, pd.CategoricalDtype) for c in text)
+    assert not any(isinstance(t, pd.CategoricalDtype) for t in plain[0].dtypes)
+    pd.testing.assert_frame_equal(measurements.as_plain_text(encoded[0]).astype({"file": "str"}), plain[0],
+                                  check_exact=True)
     pd.testing.assert_frame_equal(encoded[1], plain[1], check_exact=True)
     assert encoded[2] == plain[2]
     assert len(plain[0]) and len(plain[1]) and plain[2]  # kept, quarantined and ignored rows all occur
@@ -215,18 +219,19 @@ def _day_measurements(day: dt.date) -> pd.DataFrame:
 
     raw = RawRoot(str(SAMPLE_RAW))
     results = pipeline.read_sources(raw, day, pipeline.discover(raw, day))
-    return pd.concat([r.data.drop(columns="file") for s, r in results.items() if s != "noaa-gsod" and len(r.data)],
-                     ignore_index=True)
+    return measurements.concat([r.data.drop(columns="file") for s, r in results.items()
+                                if s != "noaa-gsod" and len(r.data)])
 
 
 @pytest.mark.parametrize("day, daily_means", [("2014-03-30", False), ("2015-01-10", False), ("2018-06-07", True)])
 def test_the_daily_step_split_with_the_helper_gives_the_same_rows(day, daily_means):
     """With a reader helper, ``run_etl`` has the locations' cities and the hourly profile computed
-    there, from the locations' rows and the hourly series alone (``pipeline._cities_and_profile``
-    of ``daily.location_rows`` and ``features.hourly_series``, with the row codes the daily
+    there, from the locations' rows and the hourly means alone (``pipeline._cities_and_profile``
+    of ``daily.location_rows`` and ``daily.hourly_means``, with the row codes the daily
     statistics share, ``daily.row_codes``), pickled as the helper receives them: the same daily
     rows and profile as the one-process path, to the bit. On the sample's real days (archive and
-    fetches), and with one location's rows turned into 24-hour means (not in the hourly series)."""
+    fetches: text dictionary-encoded and plain), and with one location's rows turned into 24-hour
+    means (not in the hourly means)."""
     import pickle
 
     from include.config import EtlRules
@@ -242,10 +247,76 @@ def test_the_daily_step_split_with_the_helper_gives_the_same_rows(day, daily_mea
 
     codes = daily.row_codes(m)
     pd.testing.assert_frame_equal(daily.location_rows(m, codes), daily.location_rows(m), check_exact=True)
-    args = pickle.loads(pickle.dumps((daily.location_rows(m, codes), features.hourly_series(m, codes), d, EtlRules())))
+    hourly = daily.hourly_means(m, codes)
+    args = pickle.loads(pickle.dumps((daily.location_rows(m, codes), hourly, d, EtlRules())))
     cities, split_profile = pipeline._cities_and_profile(*args)
-    split = daily.air_quality_daily(m, d, codes=codes, cities=lambda: cities)
+    split = daily.air_quality_daily(m, d, codes=codes, hourly=hourly, cities=lambda: cities)
     pd.testing.assert_frame_equal(split, aq, check_exact=True)
     pd.testing.assert_frame_equal(split_profile, profile, check_exact=True)
     assert len(aq) and len(profile) and aq["city_id"].notna().any()
-    assert len(args[1].value) < len(m) if daily_means else len(args[1].value) == len(m)
+    hourly_locations = set(args[1].keys()["location_id"])
+    assert (m.loc[first, "location_id"].iloc[0] not in hourly_locations) if daily_means else \
+        hourly_locations == set(m["location_id"])
+    # Text dictionary-encoded (the archive's) or spelt out: the same rows.
+    plain = measurements.as_plain_text(m)
+    assert any(isinstance(t, pd.CategoricalDtype) for t in m.dtypes) == (day != "2018-06-07")
+    pd.testing.assert_frame_equal(daily.air_quality_daily(plain, d), aq, check_exact=True)
+    pd.testing.assert_frame_equal(features.hourly_city_features(plain, aq, d), profile, check_exact=True)
+
+
+def test_the_hourly_profile_equals_a_plain_pandas_reference():
+    """``features.hourly_city_features`` (from the hourly means the daily statistics use) against
+    a direct pandas computation of its definition, on a real sample day with some values made
+    sub-hourly (two quarter-hours averaged within their hour), some negative (counted as 0) and
+    one location's rows turned into 24-hour means (not hourly: left out)."""
+    from include.etl.aqi import sub_index
+
+    d = dt.date(2014, 3, 30)
+    m = measurements.as_plain_text(_day_measurements(d))
+    quarter = m.sample(frac=0.1, random_state=3).assign(period_hours=0.25)
+    quarter["start_local"] += pd.Timedelta(minutes=15)
+    quarter["value"] *= 1.7
+    m = pd.concat([m, quarter], ignore_index=True)
+    m.loc[m.sample(frac=0.02, random_state=4).index, "value"] = -0.5
+    m.loc[m["location_id"] == m["location_id"].iloc[0], "period_hours"] = 24.0
+    aq = daily.air_quality_daily(m, d)
+    got = features.hourly_city_features(m, aq, d).set_index("city_id")
+
+    h = m[m["period_hours"] <= 1.0].merge(aq[["location_id", "city_id"]].dropna(), on="location_id")
+    h = h.assign(hour=h["start_local"].dt.hour, value=h["value"].clip(lower=0.0))
+    monitor = h.groupby(["city_id", "location_id", "parameter", "hour"])["value"].mean()
+    city = monitor.groupby(["city_id", "parameter", "hour"]).agg(["mean", "max"])
+    assert len(got) == h["city_id"].nunique() and len(got) >= 2
+    for (city_id, p), g in city.groupby(level=["city_id", "parameter"]):
+        mean = g["mean"].droplevel([0, 1]).reindex(range(24))
+        row = got.loc[int(city_id)]
+        for name, (a, b) in features.HOUR_WINDOWS.items():
+            np.testing.assert_allclose(row[f"{p}_{name}"], mean.loc[a:b].mean(), rtol=1e-12)
+        late = mean.loc[20:23].dropna()
+        np.testing.assert_allclose(row[f"{p}_last"], late.iloc[-1] if len(late) else np.nan, rtol=1e-12)
+        np.testing.assert_allclose(row[f"{p}_hmax"], mean.max(), rtol=1e-12)
+        np.testing.assert_allclose(row[f"{p}_trend"], mean.loc[18:23].mean() - mean.loc[0:5].mean(), rtol=1e-12)
+        if p == "pm25":
+            top = g["max"].droplevel([0, 1]).reindex(range(24)).loc[18:23].mean()
+            np.testing.assert_allclose(row["pm25max_h18_23"], top, rtol=1e-12)
+            np.testing.assert_allclose(row["aqi_pm25max_h18_23"], sub_index("pm25", np.array([top]))[0][0])
+            np.testing.assert_allclose(row["aqi_pm25_h18_23"],
+                                       sub_index("pm25", np.array([mean.loc[18:23].mean()]))[0][0])
+
+
+def test_dictionary_encoded_measurements_concatenate_and_write_as_their_text():
+    """``measurements.concat`` of the archive's kept rows (text dictionary-encoded) and the
+    fetches' (plain) keeps the encoding with the same values as concatenating them spelt out, and
+    ``lake.parquet_bytes`` writes either frame to the same bytes: a partition does not depend on
+    how its frame held its text."""
+    from include.lake import parquet_bytes
+
+    archive, fetches = _day_measurements(dt.date(2014, 3, 30)), _day_measurements(dt.date(2018, 6, 7))
+    assert isinstance(archive["location_id"].dtype, pd.CategoricalDtype)
+    assert not any(isinstance(t, pd.CategoricalDtype) for t in fetches.dtypes)
+    both = measurements.concat([archive, fetches])
+    spelt = pd.concat([measurements.as_plain_text(archive), fetches], ignore_index=True)
+    assert isinstance(both["location_id"].dtype, pd.CategoricalDtype) and len(both) == len(archive) + len(fetches)
+    pd.testing.assert_frame_equal(measurements.as_plain_text(both), spelt, check_exact=True)
+    assert parquet_bytes(both) == parquet_bytes(spelt)
+    assert parquet_bytes(archive) == parquet_bytes(measurements.as_plain_text(archive))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
 
-    from include.etl.daily import RowCodes
+    from include.etl.daily import HourlyMeans
 
 #: Hour windows of local day D summarised from the hourly values (start hour, end hour inclusive).
 HOUR_WINDOWS = {"h00_05": (0, 5), "h12_17": (12, 17), "h18_23": (18, 23), "h21_23": (21, 23)}
@@ -202,7 +202,8 @@ def _rolling(grid: "pd.DataFrame", window: int, min_periods: int, how: str) -> "
     return pd.DataFrame(out.to_numpy().reshape(m, n).T, index=grid.index, columns=grid.columns)
 
 
-def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: dt.date) -> "pd.DataFrame":
+def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: dt.date,
+                         hourly: "HourlyMeans | None" = None) -> "pd.DataFrame":
     """How day D ended, per city: the hourly values of the city's monitors (mean over monitors per
     hour; for PM2.5 also the max), summarised by windows of local day D. The evening of D is the
     best evidence about D+1 that a daily mean hides (e.g. a front arriving at 20:00).
@@ -211,58 +212,45 @@ def hourly_city_features(measurements: "pd.DataFrame", aq: "pd.DataFrame", day: 
     last valid hour among 20..23), ``p_hmax`` (highest hour), ``p_trend`` (h18_23 - h00_05); plus
     ``pm25max_h18_23`` and the PM2.5 sub-indices of both evening means. Uses only local day D.
     Computed once per day by the ETL into ``curated/city_hourly_profile`` (vectorised: a global day
-    has 1.4 M hourly values). The same as ``city_profile(hourly_series(measurements), ...)`` with
-    each monitor's city from ``aq``, which is how ``pipeline.run_etl`` computes it in its helper
-    process, from the series alone."""
+    has 1.4 M hourly values). The same as ``city_profile(monitor_hours(daily.hourly_means(
+    measurements)), ...)`` with each monitor's city from ``aq``: how ``pipeline.run_etl`` computes
+    it in its helper process, from the hourly means (the daily statistics' too) alone.
+    ``hourly``: ``daily.hourly_means(measurements)``, if computed already."""
+    from include.etl.daily import hourly_means
+
     if measurements is None or measurements.empty or aq is None or aq.empty:
         return city_profile(None, None, day)
-    series = hourly_series(measurements)
-    return city_profile(series, _city_of(aq, series.locations), day)
+    monitors = monitor_hours(hourly_means(measurements) if hourly is None else hourly)
+    return city_profile(monitors, _city_of(aq, monitors.locations), day)
 
 
-class HourlySeries(NamedTuple):
-    """The hourly-or-finer rows of a day's measurements as numbers (what ``city_profile`` needs;
-    about 20 bytes a row, cheap to send to another process): each row's monitor (``loc_codes``
-    into ``locations``, numbered in order of first appearance), pollutant (its position in
-    ``POLLUTANTS``, -1: another parameter), local start hour and value."""
+class MonitorHours(NamedTuple):
+    """Per monitor (a location with hourly values; numbered in order of first appearance among the
+    hourly rows), its hourly mean per pollutant (``POLLUTANTS`` order) and local start hour."""
 
-    loc_codes: "np.ndarray"
+    values: "np.ndarray"  # (monitors, pollutants, 24), NaN where none
     locations: "pd.Index"
-    p_codes: "np.ndarray"
-    hour: "np.ndarray"
-    value: "np.ndarray"
 
 
-def hourly_series(measurements: "pd.DataFrame", codes: "RowCodes | None" = None) -> HourlySeries:
-    """``codes``: ``daily.row_codes(measurements)``, if computed already (used when every row has
-    a location: the same codes as factorising the column as text)."""
+def monitor_hours(hourly: "HourlyMeans") -> MonitorHours:
+    """The hourly means of ``daily.hourly_means`` laid out per monitor and pollutant (another
+    parameter's series are left out)."""
+    import numpy as np
     import pandas as pd
 
-    # Each column is coded whole, then filtered as numbers (filtering ~1.4 M text values is
-    # costly); monitors are numbered in order of first appearance among the hourly rows, as
-    # factorising the filtered column would.
-    hourly = (measurements["period_hours"] <= 1.0).to_numpy()
-    if codes is not None and measurements["location_id"].dtype == "str" and (codes.location >= 0).all():
-        all_codes, all_locs = codes.location, codes.locations
-        p_codes, hour = _positions(codes.parameters, POLLUTANTS)[codes.parameter], codes.hour
-    else:
-        all_codes, all_locs = pd.factorize(measurements["location_id"].astype(str))
-        p_codes = _codes_in(measurements["parameter"], POLLUTANTS)
-        hour = _hours(measurements["start_local"])
-    if hourly.all():
-        loc_codes, locs = all_codes, all_locs
-    else:
-        loc_codes, first = pd.factorize(all_codes[hourly])
-        locs = all_locs.take(first)
-    value = measurements["value"].to_numpy(dtype="float64")
-    if not hourly.all():
-        p_codes, hour, value = p_codes[hourly], hour[hourly], value[hourly]
-    return HourlySeries(loc_codes, locs, p_codes, hour, value)
+    # The series are numbered in order of first appearance among the hourly rows, so their
+    # locations are too, numbered in order of first appearance.
+    monitor, first = pd.factorize(hourly.location)
+    pollutant = _positions(hourly.parameters, POLLUTANTS)[hourly.parameter]
+    values = np.full((len(first), len(POLLUTANTS), 24), np.nan)
+    ours = pollutant >= 0
+    values[monitor[ours], pollutant[ours]] = hourly.values[ours]
+    return MonitorHours(values, hourly.locations.take(first))
 
 
-def city_profile(series: HourlySeries | None, loc_city: "np.ndarray | None", day: dt.date) -> "pd.DataFrame":
-    """``hourly_city_features`` from the hourly ``series`` and each of its monitors' city id
-    (``loc_city``, float, NaN: none); ``series=None``: the empty profile."""
+def city_profile(monitors: MonitorHours | None, loc_city: "np.ndarray | None", day: dt.date) -> "pd.DataFrame":
+    """``hourly_city_features`` from the ``monitors``' hourly means and each monitor's city id
+    (``loc_city``, float, NaN: none); ``monitors=None``: the empty profile."""
     import numpy as np
     import pandas as pd
 
@@ -274,29 +262,16 @@ def city_profile(series: HourlySeries | None, loc_city: "np.ndarray | None", day
     def empty():
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in ["city_id", "date", *columns]})
 
-    if series is None:
+    if monitors is None or not len(monitors.locations) or np.isnan(loc_city).all():
         return empty()
-    loc_codes, locs = series.loc_codes, series.locations
-    keep = ~np.isnan(loc_city[loc_codes]) if len(locs) else np.zeros(len(loc_codes), dtype=bool)
-    if not keep.any():
-        return empty()
-    keep &= series.p_codes >= 0
-    loc_codes, p_codes = loc_codes[keep], series.p_codes[keep]
-    hour = series.hour[keep]
-    value = series.value[keep].clip(min=0)
-    n_loc, n_par = len(locs), len(POLLUTANTS)
+    monitor, n_par = monitors.values, len(POLLUTANTS)
 
-    # 1) each monitor's hourly mean (sub-hourly values), 2) mean and max over the city's monitors.
-    cell = (loc_codes * n_par + p_codes) * 24 + hour
-    total = np.bincount(cell, weights=value, minlength=n_loc * n_par * 24)
-    count = np.bincount(cell, minlength=n_loc * n_par * 24)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monitor = (total / count).reshape(n_loc, n_par, 24)  # NaN where no value
+    # The mean and max over each city's monitors of their hourly means.
     city_codes, cities = pd.factorize(loc_city)  # per monitor
     n_city = len(cities)
     has = ~np.isnan(monitor)
     # Per city, over its monitors: sums and counts (bincount adds in monitor order, as np.add.at
-    # did) and maxima. Monitors without a city (code -1) hold no value and are left out.
+    # did) and maxima. Monitors without a city (code -1) are left out.
     in_city = city_codes >= 0
     cc = city_codes[in_city]
     cell = ((cc * (n_par * 24))[:, None] + np.arange(n_par * 24)).ravel()
@@ -342,30 +317,11 @@ def _city_of(aq: "pd.DataFrame", locations) -> "np.ndarray":
     return np.where(at >= 0, cities[at], np.nan) if len(at) else np.zeros(0, dtype="float64")
 
 
-def _codes_in(values: "pd.Series", labels: tuple[str, ...]):
-    """Per row, the position of its value in ``labels`` (-1: none, or missing), as
-    ``pd.Categorical(values, categories=labels).codes`` but looked up once per distinct value."""
-    import pandas as pd
-
-    codes, distinct = pd.factorize(values)
-    return _positions(distinct, labels)[codes]
-
-
 def _positions(distinct, labels: tuple[str, ...]) -> "np.ndarray":
     """Each distinct value's position in ``labels`` (-1: none), and a trailing -1 for code -1."""
     import numpy as np
 
     return np.array([labels.index(v) if v in labels else -1 for v in distinct] + [-1], dtype=np.int8)
-
-
-def _hours(start: "pd.Series"):
-    """The hour of day of each (naive) timestamp, as ``pd.to_datetime(start).dt.hour``."""
-    import numpy as np
-    import pandas as pd
-
-    if start.dtype == "datetime64[s]" and not start.isna().any():
-        return (start.to_numpy().astype(np.int64) // 3600 % 24).astype(np.int32)
-    return pd.to_datetime(start).dt.hour.to_numpy()
 
 
 def compute_features(history: "pd.DataFrame", weather: "pd.DataFrame", days: list[dt.date],

@@ -5,7 +5,10 @@ strings plus a few source facts; :func:`clean` parses, converts to AQI units and
 rules, returning kept rows, quarantined rows (with the reason) and counts of ignored rows.
 A text column may also come dictionary-encoded (pandas ``category``, as the archive reader hands
 it over): a global day repeats a few thousand distinct strings over ~1.4 million rows, so each
-text field is then parsed once per distinct value (:func:`_per_distinct`), with the same result.
+text field is then parsed once per distinct value (:func:`_per_distinct`), with the same result,
+and the kept rows' text columns stay dictionary-encoded (the same values: :func:`as_plain_text`
+spells them out; :func:`concat` puts such frames together; ``lake.parquet_bytes`` writes them as
+the plain text they stand for, so a partition's bytes do not depend on it).
 
 Time. OpenAQ stamps a value at the END of its averaging period, in local time with an offset.
 A value belongs to the local day on which its period STARTS (EPA's day is the hours beginning
@@ -15,7 +18,7 @@ local day, so offsets are validated but not applied.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from include.config import EtlRules
 from include.etl import quarantine
@@ -94,7 +97,6 @@ def clean(
             has_reason[mask.to_numpy()] = True
 
     par = _coded(df["parameter"], lambda s: s.astype("str").str.strip().str.lower())
-    parameter = par.rows
     supported = pd.Series(par.per_row([isinstance(p, str) and p in POLLUTANTS for p in par.distinct]), index=df.index)
 
     wall_end = _per_distinct(df["end_local"], _wall_time)
@@ -110,7 +112,6 @@ def clean(
 
     value = _per_distinct(df["value"], lambda s: pd.to_numeric(strip(s), errors="coerce"))
     uni = _coded(df["unit"], lambda s: normalize_unit(s.astype("str")))
-    unit = uni.rows
     converted = value.to_numpy(dtype=float) * _aqi_factor(par, uni)
 
     lat = _per_distinct(df["lat"], lambda s: pd.to_numeric(s, errors="coerce"))
@@ -135,8 +136,8 @@ def clean(
     reject(~period.isin([DAILY]) & ~((period > 0) & (period <= HOURLY_MAX)),
            lambda m: "unsupported averaging period: " + period[m].astype("str") + " h")
     reject(value.isna(), lambda m: "missing or non-numeric value: " + value_text(m).fillna(""))
-    reject(unit.isna() | np.isnan(converted),
-           lambda m: "unknown unit " + df["unit"][m].astype("str") + " for " + parameter[m])
+    reject(uni.per_row(pd.isna(uni.distinct)) | np.isnan(converted),
+           lambda m: "unknown unit " + df["unit"][m].astype("str") + " for " + par.at(m))
     reject(value.isin(SENTINELS), lambda m: "missing-value sentinel " + value_text(m))
     reject(pd.Series(converted < rules.negative_noise_floor * _floor_scale(par), index=df.index),
            lambda m: "negative value below the instrument-noise floor: " + value_text(m))
@@ -152,20 +153,21 @@ def clean(
         return x if every else x[keep]
 
     location_id = _coded(kept["location_id"], _as_text)
+    # Text stays dictionary-encoded if it came so (spelt out, a global day's ~1.4 M rows would
+    # copy each text column's strings once more: ~0.3 s and ~150 MB); ``file`` likewise (as text,
+    # ~1.4M copies of ~150-byte paths: 200 MB; only the run report reads it, from its codes).
     out = pd.DataFrame(
         {
-            "source": source,
-            # As given: a dictionary-encoded column stays so (as text, ~1.4M copies of ~150-byte
-            # paths: 200 MB); only the run report reads it, counting rows per file from its codes.
+            "source": _constant(source, len(kept), kept.index) if location_id.encoded else source,
             "file": kept["file"],
-            "location_id": location_id.rows,
-            "location": _per_distinct(kept["location"], _as_text),
+            "location_id": location_id.kept(None),
+            "location": _text(kept["location"]),
             "lat": sel(lat),
             "lon": sel(lon),
-            "country": _per_distinct(kept["country"], _as_text),
-            "city_hint": _per_distinct(kept["city_hint"], _as_text),
-            "parameter": sel(parameter),
-            "unit": sel(unit),  # as reported (canonical spelling); ``value`` is in the AQI unit
+            "country": _text(kept["country"]),
+            "city_hint": _text(kept["city_hint"]),
+            "parameter": par.kept(None if every else keep),
+            "unit": uni.kept(None if every else keep),  # as reported (canonical spelling); ``value`` is in the AQI unit
             "value": converted[keep],
             "period_hours": sel(period),
             "start_local": sel(start),
@@ -180,7 +182,7 @@ def clean(
                                        out["start_local"].to_numpy().view("i8"), out["period_hours"].to_numpy()]),
                     index=out.index)
     if dup.any():
-        first = out.groupby(key, sort=False)["value"].transform("first")
+        first = out.groupby(key, sort=False, observed=True)["value"].transform("first")
         same = (out["value"] == first)[dup]
         reason[same.index] = np.where(same, "duplicate record (same value)", "duplicate record (conflicting value)")
         has_reason[same.index] = True
@@ -191,7 +193,7 @@ def clean(
     rejected = pd.Series(has_reason & ~set_aside, index=df.index)
     record_columns = [c for c in df.columns if c not in ("file", "home", "folder_date")]
     q = quarantine.from_frame(source, as_plain_text(df[rejected]), reason[rejected], record_columns)
-    ignored = parameter[(~supported & ours).to_numpy()].value_counts()
+    ignored = par.at((~supported & ours).to_numpy()).value_counts()
     assert len(out) + int(rejected.sum()) + int(ignored.sum()) + int(not_ours.sum()) == n
     return out.reset_index(drop=True), q, {str(k): int(v) for k, v in ignored.items()}
 
@@ -253,13 +255,22 @@ def _duplicated_codes(columns: list) -> "np.ndarray":
     return pd.Series(key).duplicated(keep="first").to_numpy()
 
 
-class _Coded(NamedTuple):
-    """A parsed text column row by row (``rows``), and the same as codes: ``distinct[codes]`` is
-    ``rows`` (a missing value is one of the distinct values), equal values have equal codes."""
+class _Coded:
+    """A parsed text column as codes: ``distinct[codes]`` is the parsed column row by row (a missing
+    value is one of the distinct values), equal values have equal codes. The rows themselves are
+    spelt out only where asked (:meth:`at`, :meth:`kept`): a dictionary-encoded column's rows are
+    its codes, which is what a kept column stays."""
 
-    rows: "pd.Series"
-    codes: "np.ndarray"
-    distinct: "np.ndarray"
+    def __init__(self, codes: "np.ndarray", distinct: "np.ndarray", rows: "pd.Series | None" = None,
+                 parsed: "pd.Series | None" = None, parsed_codes: "np.ndarray | None" = None,
+                 index: "pd.Index | None" = None) -> None:
+        self.codes, self.distinct = codes, distinct
+        self._rows, self._parsed, self._parsed_codes, self._index = rows, parsed, parsed_codes, index
+
+    @property
+    def encoded(self) -> bool:
+        """Whether the column came dictionary-encoded (and its kept rows stay so)."""
+        return self._rows is None
 
     def per_row(self, per_distinct) -> "np.ndarray":
         """Values given per distinct value, spread to the rows."""
@@ -267,27 +278,74 @@ class _Coded(NamedTuple):
 
         return np.asarray(per_distinct)[self.codes] if len(self.codes) else np.asarray(per_distinct)[:0]
 
+    def at(self, mask) -> "pd.Series":
+        """The parsed rows where ``mask`` (a boolean array or Series aligned with the rows) holds."""
+        import numpy as np
+
+        mask = np.asarray(mask, dtype=bool)
+        if self._rows is not None:
+            return self._rows[mask]
+        rows = self._parsed.iloc[self._parsed_codes[mask]]
+        rows.index = self._index[mask]
+        return rows
+
+    def kept(self, mask) -> "pd.Series":
+        """The rows where ``mask`` holds (None: all of them), as text, or for an encoded column as
+        a ``category`` of the same values (its categories of the text's dtype)."""
+        import numpy as np
+        import pandas as pd
+
+        if self._rows is not None:
+            return self._rows if mask is None else self._rows[mask]
+        codes, index = (self.codes, self._index) if mask is None else (self.codes[mask], self._index[mask])
+        missing = pd.isna(self.distinct)
+        values = self.distinct
+        if missing.any():  # a missing value is no category: code -1
+            remap = (np.cumsum(~missing) - 1)
+            remap[missing] = -1
+            codes, values = remap[codes], values[~missing]
+        categories = pd.Index(values, dtype=self._parsed.dtype)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=categories, validate=False), index=index)
+
 
 def _coded(column: "pd.Series", parse) -> _Coded:
-    """:func:`_per_distinct` and its codes: a dictionary-encoded column is coded from its
-    categories (no text is hashed per row), a plain one by factorising the parsed rows."""
+    """:func:`_per_distinct` as codes: a dictionary-encoded column is coded from its categories (no
+    text is hashed per row, none is spelt out), a plain one by factorising the parsed rows."""
     import numpy as np
     import pandas as pd
 
     if not isinstance(column.dtype, pd.CategoricalDtype):
         rows = parse(column)
         codes, distinct = pd.factorize(rows, use_na_sentinel=False)
-        return _Coded(rows, codes, np.asarray(distinct, dtype=object))
+        return _Coded(codes, np.asarray(distinct, dtype=object), rows=rows)
     distinct = pd.Series(column.cat.categories)
     codes = column.cat.codes.to_numpy()
     if (codes < 0).any():
         distinct = pd.concat([distinct, pd.Series([None], dtype=distinct.dtype)], ignore_index=True)
         codes = np.where(codes < 0, len(distinct) - 1, codes)
     parsed = parse(distinct)
-    rows = parsed.iloc[codes]
-    rows.index = column.index
     merged, values = pd.factorize(parsed, use_na_sentinel=False)  # a parse may merge values
-    return _Coded(rows, merged[codes], np.asarray(values, dtype=object))
+    return _Coded(merged[codes], np.asarray(values, dtype=object), parsed=parsed, parsed_codes=codes,
+                  index=column.index)
+
+
+def _text(column: "pd.Series") -> "pd.Series":
+    """A text column as text (``_as_text``); a dictionary-encoded one whose categories are text
+    already stays as it is (the same values)."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.dtype == "str":
+        return column
+    return _per_distinct(column, _as_text)
+
+
+def _constant(text: str, n: int, index) -> "pd.Series":
+    """``text`` on all ``n`` rows, dictionary-encoded (one byte per row)."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([text], dtype="str")),
+                     index=index)
 
 
 def _as_text(column: "pd.Series") -> "pd.Series":
@@ -300,6 +358,31 @@ def as_plain_text(df: "pd.DataFrame") -> "pd.DataFrame":
 
     cat = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
     return df.astype({c: df[c].cat.categories.dtype for c in cat}) if cat else df
+
+
+def concat(frames: "list[pd.DataFrame]") -> "pd.DataFrame":
+    """``pd.concat(frames, ignore_index=True)`` of kept measurements, a dictionary-encoded column
+    staying so (its categories united with the other frames' values) where the frames' text is of
+    one dtype: the same values as concatenating them spelt out (``as_plain_text``)."""
+    import pandas as pd
+    from pandas.api.types import union_categoricals
+
+    def text_dtype(column):
+        return column.cat.categories.dtype if isinstance(column.dtype, pd.CategoricalDtype) else column.dtype
+
+    columns = list(frames[0].columns) if frames else []
+    encoded = [c for c in columns if any(isinstance(f[c].dtype, pd.CategoricalDtype) for f in frames)]
+    if not encoded or any(list(f.columns) != columns for f in frames):
+        return pd.concat([as_plain_text(f) for f in frames] if encoded else frames, ignore_index=True)
+    out = pd.concat([f.drop(columns=encoded) for f in frames], ignore_index=True)
+    for c in encoded:
+        parts = [f[c] for f in frames]
+        if len({text_dtype(p) for p in parts}) == 1:
+            out[c] = union_categoricals([p.array if isinstance(p.dtype, pd.CategoricalDtype) else pd.Categorical(p)
+                                         for p in parts])
+        else:
+            out[c] = pd.concat([as_plain_text(p.to_frame())[c] for p in parts], ignore_index=True)
+    return out[columns]
 
 
 def _lookup(labels: "pd.Series | _Coded", mapping: dict):

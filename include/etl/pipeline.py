@@ -25,7 +25,8 @@ from typing import Callable
 
 from include.etl import gsod, openaq_archive, openaq_fetches
 from include.etl.cities import coverage
-from include.etl.daily import air_quality_daily, row_codes
+from include.etl.measurements import concat as concat_measurements
+from include.etl.daily import air_quality_daily, hourly_means, row_codes
 from include.etl.features import build_features, hourly_city_features
 from include.catalog import AIR_QUALITY, MEASUREMENTS, PROFILE, WEATHER, quarantine, run_report
 from include.config import EtlRules
@@ -60,12 +61,10 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     results = read_sources(raw, day, manifest, rules, processes=reader_processes)
     import pandas as pd
 
-    # The sources' rows without their ``file`` (only each source's accounting reads it; the
-    # archive's stays dictionary-encoded, which a concatenation would spell out as text).
-    measurements = pd.concat(
-        [r.data.drop(columns="file", errors="ignore") for s, r in results.items() if s != gsod.SOURCE and len(r.data)],
-        ignore_index=True,
-    ) if any(len(r.data) for s, r in results.items() if s != gsod.SOURCE) else None
+    # The sources' rows without their ``file`` (only each source's accounting reads it), text
+    # dictionary-encoded where a reader gave it so (``measurements.concat``).
+    rows = [r.data.drop(columns="file", errors="ignore") for s, r in results.items() if s != gsod.SOURCE and len(r.data)]
+    measurements = concat_measurements(rows) if rows else None
     # The largest partition (a global day: 1.4 M rows, 0.35 s of Parquet encoding and zstd, which
     # release the GIL) is written by a thread while the daily AQI is computed; any failure is
     # raised here, after the thread has finished.
@@ -74,15 +73,18 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
                                 measurements[MEASUREMENT_COLUMNS] if measurements is not None
                                 else pd.DataFrame(columns=MEASUREMENT_COLUMNS))
         # With the reader helper still there, it assigns the locations' cities and computes the
-        # hourly profile (from ~20 bytes a row) while the daily statistics are computed here.
+        # hourly profile (from the hourly means, ~200 bytes a series) while the daily statistics
+        # are computed here.
         codes = row_codes(measurements) if measurements is not None else None
-        helped = _cities_and_profile_helped(measurements, codes, day, rules) if measurements is not None else None
+        hourly = hourly_means(measurements, codes) if measurements is not None else None
+        helped = _cities_and_profile_helped(measurements, codes, hourly, day, rules) if measurements is not None else None
         if helped is not None:
-            aq = air_quality_daily(measurements, day, rules=rules, codes=codes, cities=lambda: helped()[0])
+            aq = air_quality_daily(measurements, day, rules=rules, codes=codes, hourly=hourly,
+                                   cities=lambda: helped()[0])
             profile = helped()[1]
         elif measurements is not None:
-            aq = air_quality_daily(measurements, day, rules=rules, codes=codes)
-            profile = hourly_city_features(measurements, aq, day)
+            aq = air_quality_daily(measurements, day, rules=rules, codes=codes, hourly=hourly)
+            profile = hourly_city_features(measurements, aq, day, hourly=hourly)
         else:
             aq = air_quality_daily_empty()
             profile = hourly_city_features(None, aq, day)
@@ -298,20 +300,19 @@ def _parse_claimed(raw: RawRoot, slices: list[list[str]]) -> list[tuple[int, "op
     return out
 
 
-def _cities_and_profile_helped(measurements, codes, day: dt.date, rules: EtlRules):
+def _cities_and_profile_helped(measurements, codes, hourly, day: dt.date, rules: EtlRules):
     """With the reader helper still there (``read_sources`` had two processes): the locations'
     cities and the day's hourly profile, computed there from the locations' rows and the hourly
-    series (~20 bytes a row to send) while this process computes the daily statistics. Returns
-    a function giving ``(cities, profile)`` once they are needed (computed here if the helper
-    died meanwhile), or None without a helper."""
+    means (``daily.hourly_means``: ~200 bytes a series to send) while this process computes the
+    daily statistics. Returns a function giving ``(cities, profile)`` once they are needed
+    (computed here if the helper died meanwhile), or None without a helper."""
     from concurrent.futures.process import BrokenProcessPool
 
     from include.etl.daily import location_rows
-    from include.etl.features import hourly_series
 
     if _helper is None:
         return None
-    args = (location_rows(measurements, codes), hourly_series(measurements, codes), day, rules)
+    args = (location_rows(measurements, codes), hourly, day, rules)
     future = _helper.submit(_cities_and_profile, *args)
     log.info("%s: the locations' cities and the hourly profile computed in the helper process", day)
 
@@ -328,14 +329,15 @@ def _cities_and_profile_helped(measurements, codes, day: dt.date, rules: EtlRule
     return result
 
 
-def _cities_and_profile(locations, series, day: dt.date, rules: EtlRules):
+def _cities_and_profile(locations, hourly, day: dt.date, rules: EtlRules):
     """``cities.assign_cities`` and ``features.city_profile`` from the locations' rows and the
-    hourly series alone: what ``air_quality_daily`` and ``hourly_city_features`` give."""
+    hourly means alone: what ``air_quality_daily`` and ``hourly_city_features`` give."""
     from include.etl.cities import assign_cities
-    from include.etl.features import _city_of, city_profile
+    from include.etl.features import _city_of, city_profile, monitor_hours
 
     cities = assign_cities(locations, rules)  # indexed like ``locations``: by location_id
-    return cities, city_profile(series, _city_of(cities[["city_id"]].reset_index(), series.locations), day)
+    monitors = monitor_hours(hourly)
+    return cities, city_profile(monitors, _city_of(cities[["city_id"]].reset_index(), monitors.locations), day)
 
 
 def _reason_counts(q) -> dict[str, int]:
