@@ -320,3 +320,30 @@ def test_dictionary_encoded_measurements_concatenate_and_write_as_their_text():
     pd.testing.assert_frame_equal(measurements.as_plain_text(both), spelt, check_exact=True)
     assert parquet_bytes(both) == parquet_bytes(spelt)
     assert parquet_bytes(archive) == parquet_bytes(measurements.as_plain_text(archive))
+
+
+def test_the_archive_parts_become_the_categoricals_arrow_would_give():
+    """``openaq_archive._categorical_frame`` of parts with different dictionaries (real sample
+    objects parsed apart, one with a missing value): what concatenating the tables, unifying their
+    dictionaries and converting to pandas gives, the same categories in the same order."""
+    import pyarrow as pa
+
+    from include.etl import openaq_archive
+    from include.etl.rawio import RawRoot
+    from tests.conftest import SAMPLE_RAW
+
+    raw = RawRoot(str(SAMPLE_RAW))
+    paths = openaq_archive.discover(raw, dt.date(2014, 3, 30))[:3] + openaq_archive.discover(raw, dt.date(2015, 1, 10))[:3]
+    tables = [part.table for p in paths for part in openaq_archive.parse_slice(raw, [p]).parts]
+    assert len(tables) >= 4
+    value = tables[1].column("value").combine_chunks()
+    with_null = pa.DictionaryArray.from_arrays(pa.array([None] + value.indices.to_pylist()[1:], pa.int32()),
+                                               value.dictionary)
+    tables[1] = tables[1].set_column(tables[1].column_names.index("value"), "value", with_null)
+    got = openaq_archive._categorical_frame(tables)
+    expected = pa.concat_tables(tables).unify_dictionaries().to_pandas()
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    for c in got.columns:
+        assert got[c].cat.categories.equals(expected[c].cat.categories)
+        assert got[c].cat.codes.dtype == expected[c].cat.codes.dtype
+    assert got["value"].isna().sum() == 1

@@ -198,10 +198,16 @@ for processes, lake in ((2, sys.argv[1]), (1, sys.argv[2])):
     pipeline.run_etl(day, Lake(lake), RawRoot(str(SAMPLE_RAW)), reader_processes=processes)
 pipeline.close_helper()
 """
+    import glob
+    import tempfile
+
+    shipped = os.path.join("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir(), "aqicast-*.pickle")
+    before = set(glob.glob(shipped))
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "two"), str(tmp_path / "one")],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "AQICAST_LOG_LEVEL": "INFO"})
     assert out.returncode == 0, out.stderr[-3000:]
     assert "the reader helper process died; assigning cities and profiling here" in out.stderr
+    assert set(glob.glob(shipped)) <= before  # what was shipped to the helper is not left behind
     two, one = tree_digest(tmp_path / "two"), tree_digest(tmp_path / "one")
     assert two == one and len(one) >= 8 and any("city_hourly_profile" in k for k in one)
     reports = [{k: v for k, v in json.loads((tmp_path / lake / "_runs/etl/date=2015-01-10.json").read_text()).items()

@@ -137,7 +137,6 @@ def _assemble(slices: Iterable[Parsed]):
     slices' failures, data lines and objects read, put together."""
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
 
     paths: list[str] = []
     lines: dict[str, int] = {}
@@ -161,15 +160,43 @@ def _assemble(slices: Iterable[Parsed]):
     if not tables:  # no file, or header-only files: a day without values
         empty = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS + ["file"]})
         return empty.assign(foreign=pd.Series(dtype=bool)), [], totals
-    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables).unify_dictionaries()
+    df = _categorical_frame(tables)
     del tables
     owner = np.concatenate(owners).astype(np.int32)
     foreign = np.concatenate(foreigns).astype(bool)
-    df = table.to_pandas()
-    del table
     df["file"] = pd.Categorical.from_codes(owner, categories=pd.Index(paths, dtype="str"))
     df["foreign"] = foreign
     return df, bad_lines, totals
+
+
+def _categorical_frame(tables: list) -> "pd.DataFrame":
+    """The parts' dictionary-encoded tables, one after the other, as a frame of pandas categoricals:
+    ``pa.concat_tables(tables).unify_dictionaries().to_pandas()`` (the same categories in the same
+    order: each part's dictionary values as they first appear), without its two intermediate
+    copies of every column's indices (a global day: 9 columns of 1.4 M rows)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    columns = {}
+    for name in tables[0].column_names:
+        chunks = [chunk for t in tables for chunk in t.column(name).chunks]
+        codes, categories = pd.factorize(pa.concat_arrays([c.dictionary for c in chunks]).to_numpy(zero_copy_only=False))
+        # The code dtype pandas gives that many categories.
+        n = len(categories)
+        dtype = np.int8 if n < 127 else np.int16 if n < 32767 else np.int32 if n < 2**31 - 1 else np.int64
+        out, row, first = np.empty(sum(len(c) for c in chunks), dtype=dtype), 0, 0
+        for chunk in chunks:
+            to_code = codes[first:first + len(chunk.dictionary)].astype(dtype)
+            first += len(chunk.dictionary)
+            indices = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            part = out[row:row + len(chunk)]
+            np.take(to_code, indices, out=part)
+            if chunk.null_count:  # a missing value: code -1
+                part[chunk.is_null().to_numpy(zero_copy_only=False)] = -1
+            row += len(chunk)
+        columns[name] = pd.Categorical.from_codes(out, categories=pd.Index(categories, dtype="str"), validate=False)
+    return pd.DataFrame(columns)
 
 
 def _text_schema():
