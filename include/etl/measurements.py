@@ -169,14 +169,16 @@ def clean(
             "start_local": sel(start),
         },
         index=kept.index,
+        copy=False,  # the columns are this function's (copy-on-write protects the caller's)
     )
 
     # Duplicates: the same location, parameter, period start and length, seen twice. Found on
     # codes (equal values, equal codes): what ``out.duplicated(key)`` finds, without hashing text.
     key = ["location_id", "parameter", "start_local", "period_hours"]
+    when = ([(sel(times.codes[0]), times.codes[1])] if times.codes is not None
+            else [out["start_local"].to_numpy().view("i8"), out["period_hours"].to_numpy()])
     dup = pd.Series(_duplicated_codes([(location_id.codes, len(location_id.distinct)), (sel(par.codes), len(par.distinct)),
-                                       out["start_local"].to_numpy().view("i8"), out["period_hours"].to_numpy()]),
-                    index=out.index)
+                                       *when]), index=out.index)
     if dup.any():
         first = out.groupby(key, sort=False, observed=True)["value"].transform("first")
         same = (out["value"] == first)[dup]
@@ -224,6 +226,9 @@ class _Times(NamedTuple):
     near: "pd.Series"
     is_day: "pd.Series"
     local_day_at: Callable
+    #: Per row, a code of its (start, period) (equal values, equal codes), and how many there are;
+    #: None when computed row by row.
+    codes: "tuple[np.ndarray, int] | None" = None
 
 
 def _times(end_local: "pd.Series", period_hours: "pd.Series", day: dt.date, filed, tolerance_days: int) -> _Times:
@@ -275,7 +280,12 @@ def _times(end_local: "pd.Series", period_hours: "pd.Series", day: dt.date, file
         out.index = index[mask]
         return out
 
-    return _Times(period, start, readable, near, is_day, local_day_at)
+    # The pairs' distinct (start, period) values, numbered: what the duplicate rule compares.
+    s_codes, s_distinct = pd.factorize(pairs[0].to_numpy().view("i8"), use_na_sentinel=False)
+    p_of_pair = np.tile(np.arange(len(per)), len(wall_end))
+    same, distinct = pd.factorize(s_codes.astype(np.int64) * len(per) + pd.factorize(per.to_numpy())[0][p_of_pair])
+    codes = same.astype(np.min_scalar_type(-max(len(distinct), 1)))[pair]
+    return _Times(period, start, readable, near, is_day, local_day_at, (codes, len(distinct)))
 
 
 def _distinct_codes(column: "pd.Series") -> tuple["np.ndarray", "pd.Series"]:
