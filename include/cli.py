@@ -346,6 +346,7 @@ def entry() -> int:
 
     if sys.argv[1:2] != ["serve"]:
         _batch_allocator()
+        _no_numpy_huge_pages()
     rc = main()
     gc.freeze()
     return rc
@@ -376,6 +377,29 @@ def _batch_allocator() -> None:
         return
     for param, value in _BATCH_MALLOC.items():
         mallopt(ctypes.c_int(param), ctypes.c_int(value))
+
+
+def _no_numpy_huge_pages() -> None:
+    """Ask numpy not to advise transparent huge pages for its arrays (``NUMPY_MADVISE_HUGEPAGE=0``;
+    unless that variable is set): each huge-page fault zeroes 2 MB at once, also of arrays freed
+    soon after, and page zeroing was a fifth of a global day's CPU. Measured through the command
+    line on these 2-core VMs: 2.97 -> 2.78 s wall, system time 1.04 -> 0.69 s (8 alternating
+    pairs; 25 % more, smaller, page faults). Not for ``serve``."""
+    import os
+
+    if "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return
+    if "numpy" not in sys.modules:
+        os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+        return
+    import importlib
+
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):  # imported already: its switch
+        try:
+            importlib.import_module(module)._set_madvise_hugepage(False)
+            return
+        except (ImportError, AttributeError):
+            continue
 
 
 if __name__ == "__main__":  # pragma: no cover

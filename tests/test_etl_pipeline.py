@@ -215,6 +215,34 @@ pipeline.close_helper()
     assert reports[0] == reports[1] and reports[0]["cities"]["with_city"] > 0
 
 
+def test_batch_commands_do_not_ask_numpy_for_huge_pages(monkeypatch):
+    """Unless ``NUMPY_MADVISE_HUGEPAGE`` says otherwise: numpy's switch off where numpy is imported
+    already, the variable set before it is (a fresh process, as the console script starts)."""
+    import subprocess
+    import sys
+
+    import numpy._core.multiarray as multiarray
+
+    import include.cli as cli
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    before = multiarray._set_madvise_hugepage(True)
+    try:
+        cli._no_numpy_huge_pages()
+        assert multiarray._set_madvise_hugepage(True) is False  # it was off
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")  # told otherwise: left alone
+        cli._no_numpy_huge_pages()
+        assert multiarray._set_madvise_hugepage(True) is True
+    finally:
+        multiarray._set_madvise_hugepage(before)
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE")
+    fresh = subprocess.run([sys.executable, "-c", "import os, sys; import include.cli as c; assert 'numpy' not in sys.modules; "
+                            "c._no_numpy_huge_pages(); import numpy._core.multiarray as m; "
+                            "print(os.environ['NUMPY_MADVISE_HUGEPAGE'], m._set_madvise_hugepage(True))"],
+                           capture_output=True, text=True, timeout=60)
+    assert fresh.stdout.split() == ["0", "False"], fresh.stderr[-2000:]
+
+
 def test_batch_commands_tune_glibc_malloc_unless_told_otherwise(monkeypatch):
     import ctypes
 
