@@ -139,15 +139,23 @@ def _hourly_means(value: "np.ndarray", rows: "np.ndarray | None", codes: RowCode
     # Series = distinct (location_id, parameter) pairs in order of first appearance. Factorising the
     # two columns apart and then their combined codes is much cheaper than a MultiIndex.
     loc_codes, locations, par_codes, parameters, hour = codes
-    hour = sel(hour)
-    series, pairs = pd.factorize(sel(loc_codes.astype(np.int64) * len(parameters) + par_codes))
+    # (In place where it can be: a global day's 1.4 M rows make each temporary 11 MB.)
+    pair = loc_codes.astype(np.int64)
+    pair *= len(parameters)
+    pair += par_codes
+    series, pairs = pd.factorize(sel(pair))
+    del pair
     n = len(pairs)
     # bincount adds in row order, exactly like the np.add.at it replaces, only much faster.
-    cell = series * 24 + hour
+    cell = series
+    cell *= 24
+    cell += sel(hour)
     total = np.bincount(cell, weights=sel(value), minlength=n * 24).reshape(n, 24)
     count = np.bincount(cell, minlength=n * 24).reshape(n, 24)
+    del cell, series
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(count > 0, total / count, np.nan)
+        values = np.divide(total, count, out=total)
+    values[count == 0] = np.nan
     return HourlyMeans(pairs // len(parameters), locations, pairs % len(parameters), parameters, values)
 
 
