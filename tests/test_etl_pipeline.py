@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pandas as pd
+import pytest
 
 from include.cli import main
 from include.catalog import AIR_QUALITY, WEATHER
@@ -173,26 +174,31 @@ pipeline.close_helper()
     assert reports[0]["sources"]["openaq-archive"]["rows_kept"] > 0 and reports[0]["outputs"]["weather_daily"] > 0
 
 
-def test_a_helper_dying_on_the_cities_and_profile_leaves_them_to_this_process(tmp_path):
-    """The helper reads its share and then dies on the cities and hourly profile it is given
-    (``os._exit`` in the forked child only): they are computed here, and the run writes exactly
-    what a one-process run writes (fresh interpreter, as above)."""
+@pytest.mark.parametrize("step, left", [
+    ("_cities_and_profile", ["assigning cities and profiling here", "writing curated/measurements_hourly here"]),
+    ("_write_partition", ["writing curated/measurements_hourly here"]),
+])
+def test_a_helper_dying_on_its_work_after_reading_leaves_it_to_this_process(tmp_path, step, left):
+    """The helper reads its share and then dies (``os._exit`` in the forked child only) on the
+    cities and hourly profile it is given, or on the measurements partition it then writes: what
+    it left undone is done here, and the run writes exactly what a one-process run writes (fresh
+    interpreter, as above)."""
     import os
     import subprocess
     import sys
 
-    script = """
+    script = f"""
 import datetime as dt, os, sys
 from include.etl import pipeline
 from include.etl.rawio import RawRoot
 from include.lake import Lake
 from tests.conftest import SAMPLE_RAW
-parent, step = os.getpid(), pipeline._cities_and_profile
+parent, step = os.getpid(), pipeline.{step}
 def dying(*args):
     if os.getpid() != parent:
         os._exit(3)
     return step(*args)
-pipeline._cities_and_profile = dying
+pipeline.{step} = dying
 day = dt.date(2015, 1, 10)
 for processes, lake in ((2, sys.argv[1]), (1, sys.argv[2])):
     pipeline.run_etl(day, Lake(lake), RawRoot(str(SAMPLE_RAW)), reader_processes=processes)
@@ -206,7 +212,10 @@ pipeline.close_helper()
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "two"), str(tmp_path / "one")],
                          capture_output=True, text=True, timeout=300, env={**os.environ, "AQICAST_LOG_LEVEL": "INFO"})
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "the reader helper process died; assigning cities and profiling here" in out.stderr
+    for message in left:
+        assert f"the reader helper process died; {message}" in out.stderr
+    if step == "_write_partition":
+        assert "assigning cities and profiling here" not in out.stderr
     assert set(glob.glob(shipped)) <= before  # what was shipped to the helper is not left behind
     two, one = tree_digest(tmp_path / "two"), tree_digest(tmp_path / "one")
     assert two == one and len(one) >= 8 and any("city_hourly_profile" in k for k in one)
@@ -269,3 +278,37 @@ def test_batch_commands_tune_glibc_malloc_unless_told_otherwise(monkeypatch):
     monkeypatch.setattr(ctypes, "CDLL", lambda name: object())  # a C library without mallopt (musl)
     cli._batch_allocator()
     assert calls == []
+
+
+def test_a_failed_write_in_the_helper_fails_the_run_with_its_error(tmp_path):
+    """The helper's write of the measurements partition fails (in the forked child only): the run
+    fails with that write's own error (a ``LakeWriteError`` naming the partition), as a failed
+    write in this process does, and leaves nothing half-written (fresh interpreter, as above)."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import datetime as dt, os, sys
+from include.etl import pipeline
+from include.etl.rawio import RawRoot
+from include.lake import Lake, LakeWriteError
+from tests.conftest import SAMPLE_RAW
+parent, write = os.getpid(), Lake.write_partition
+def failing(self, table, day, df):
+    if os.getpid() != parent and table == "curated/measurements_hourly":
+        raise LakeWriteError(f"could not write {table} in lake {self.root}: No space left on device", table)
+    return write(self, table, day, df)
+Lake.write_partition = failing
+try:
+    pipeline.run_etl(dt.date(2015, 1, 10), Lake(sys.argv[1]), RawRoot(str(SAMPLE_RAW)), reader_processes=2)
+except LakeWriteError as exc:
+    print("failed:", exc)
+pipeline.close_helper()
+"""
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "lake")], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "failed: could not write curated/measurements_hourly" in out.stdout and "No space left" in out.stdout
+    assert not (tmp_path / "lake" / "curated" / "measurements_hourly").exists()
+    assert not (tmp_path / "lake" / "_runs").exists()  # no run report: the run did not succeed

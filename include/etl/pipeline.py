@@ -65,19 +65,19 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     # dictionary-encoded where a reader gave it so (``measurements.concat``).
     rows = [r.data.drop(columns="file", errors="ignore") for s, r in results.items() if s != gsod.SOURCE and len(r.data)]
     measurements = concat_measurements(rows) if rows else None
-    # The largest partition (a global day: 1.4 M rows, 0.35 s of Parquet encoding and zstd, which
-    # release the GIL) is written by a thread while the daily AQI is computed; any failure is
-    # raised here, after the thread has finished.
+    # With the reader helper still there, it assigns the locations' cities and computes the hourly
+    # profile (from the hourly means, ~200 bytes a series) while the daily statistics are computed
+    # here, and then writes the largest partition (a global day: 1.4 M rows, ~0.3 s of Arrow,
+    # Parquet and zstd); without it, a thread writes that partition meanwhile. Any failure is
+    # raised here, once the write has finished.
+    frame = measurements[MEASUREMENT_COLUMNS] if measurements is not None else pd.DataFrame(columns=MEASUREMENT_COLUMNS)
+    codes = row_codes(measurements) if measurements is not None else None
+    hourly = hourly_means(measurements, codes) if measurements is not None else None
+    helped = _cities_and_profile_helped(measurements, codes, hourly, day, rules) if measurements is not None else None
+    written = _written_by_helper(lake, MEASUREMENTS, day, frame) if helped is not None else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aqicast-write") as writer:
-        written = writer.submit(lake.write_partition, MEASUREMENTS, day,
-                                measurements[MEASUREMENT_COLUMNS] if measurements is not None
-                                else pd.DataFrame(columns=MEASUREMENT_COLUMNS))
-        # With the reader helper still there, it assigns the locations' cities and computes the
-        # hourly profile (from the hourly means, ~200 bytes a series) while the daily statistics
-        # are computed here.
-        codes = row_codes(measurements) if measurements is not None else None
-        hourly = hourly_means(measurements, codes) if measurements is not None else None
-        helped = _cities_and_profile_helped(measurements, codes, hourly, day, rules) if measurements is not None else None
+        if written is None:
+            written = writer.submit(lake.write_partition, MEASUREMENTS, day, frame).result
         if helped is not None:
             aq = air_quality_daily(measurements, day, rules=rules, codes=codes, hourly=hourly,
                                    cities=lambda: helped()[0])
@@ -95,7 +95,9 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
         lake.write_partition(WEATHER, day, weather)
         for source, result in results.items():
             lake.write_partition(quarantine(source), day, result.quarantine)
-        written.result()
+        # The features read the partitions just written, not the one being written meanwhile.
+        features = build_features(lake, day, rules=rules) if with_features else None
+        written()
 
     report = {
         "date": day.isoformat(),
@@ -118,7 +120,7 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     }
     report["failed_objects"] = sum(len(r.failures) for r in results.values())
     if with_features:
-        report["features"] = build_features(lake, day, rules=rules)
+        report["features"] = features
     lake.write_json(lake.path(run_report(day)), report)
     for r in results.values():
         for f in r.failures:
@@ -330,6 +332,36 @@ def _cities_and_profile_helped(measurements, codes, hourly, day: dt.date, rules:
             _unlink(sent)  # if the helper died before reading it
 
     return result
+
+
+def _written_by_helper(lake: Lake, table: str, day: dt.date, frame):
+    """With the reader helper still there and a plain ``Lake`` (pickled to the helper): the
+    partition ``table`` of ``day`` written there, after the work already given to it. Returns a
+    function that waits for the write (raising its error; written here if the helper died
+    meanwhile), or None."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    if _helper is None or type(lake) is not Lake:
+        return None
+    sent = _ship((lake, table, day, frame))
+    future = _helper.submit(_shipped, _write_partition, sent)
+
+    def result():
+        global _helper
+        try:
+            return _unship(future.result())
+        except BrokenProcessPool:
+            log.warning("%s: the reader helper process died; writing %s here", day, table)
+            _helper = None
+            return lake.write_partition(table, day, frame)
+        finally:
+            _unlink(sent)
+
+    return result
+
+
+def _write_partition(lake: Lake, table: str, day: dt.date, frame) -> str:
+    return lake.write_partition(table, day, frame)
 
 
 def _ship(obj) -> str:
