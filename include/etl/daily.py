@@ -150,7 +150,7 @@ def _hourly_means(value: "np.ndarray", rows: "np.ndarray | None", codes: RowCode
     cell = series
     cell *= 24
     cell += sel(hour)
-    total = np.bincount(cell, weights=sel(value), minlength=n * 24).reshape(n, 24)
+    total = np.bincount(cell, weights=sel(value), minlength=n * 24).astype(np.float64, copy=False).reshape(n, 24)
     count = np.bincount(cell, minlength=n * 24).reshape(n, 24)
     del cell, series
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -140,8 +140,9 @@ def _flatten_dicts(records: list[dict]) -> "pd.DataFrame":
     )
 
 
-def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str, str, str]]]:
-    """Records of one NDJSON object as flat string-ish columns, plus malformed lines."""
+def parse_ndjson(path: str, data: bytes, lines: int | None = None) -> tuple["pd.DataFrame", list[tuple[str, str, str]]]:
+    """Records of one NDJSON object as flat string-ish columns, plus malformed lines. ``lines``:
+    its data lines (``rawio.ndjson_data_lines`` after a byte-order mark), if counted already."""
     import pyarrow.json as pajson
 
     data = data.removeprefix(b"\xef\xbb\xbf")
@@ -153,7 +154,7 @@ def parse_ndjson(path: str, data: bytes) -> tuple["pd.DataFrame", list[tuple[str
                                               newlines_in_values=False),
         )
         table.validate(full=True)  # the JSON reader does not check UTF-8; a full validation does
-        if table.num_rows == ndjson_data_lines(data):  # else e.g. two records on one line
+        if table.num_rows == (ndjson_data_lines(data) if lines is None else lines):  # else e.g. two records on one line
             return _flatten_arrow(table), []
     except Exception:  # noqa: BLE001 - any parse failure: find the bad lines the slow way
         pass
@@ -217,8 +218,8 @@ def read_fetches_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
         except UnreadableObject as exc:
             failures.append(FileFailure(path, str(exc), exc.lines))
             continue
-        df, bad = parse_ndjson(path, data)
         accounting.lines[path] = ndjson_data_lines(data.removeprefix(b"\xef\xbb\xbf"))
+        df, bad = parse_ndjson(path, data, accounting.lines[path])
         accounting.parsed[path] = len(df)
         df["file"] = path
         df["folder"] = folder_of(path)
