@@ -136,7 +136,27 @@ def kill_once(lake: Path, seed: int) -> dict:
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(30)
-    return {"seed": seed, "delay_s": round(delay, 3), "exited_before_kill": exited_before, "rc": proc.returncode}
+    return {"seed": seed, "delay_s": round(delay, 3), "exited_before_kill": exited_before, "rc": proc.returncode,
+            "orphans": survivors(lake)}
+
+
+def survivors(lake: Path, wait_s: float = 10.0) -> int:
+    """Processes still running a command on ``lake`` (the killed command's reader helper, say)
+    once ``wait_s`` has passed; 0 as soon as there is none."""
+    def running() -> int:
+        n = 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    n += str(lake).encode() in f.read()
+            except OSError:
+                continue
+        return n
+
+    deadline = time.monotonic() + wait_s
+    while (n := running()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return n
 
 
 def rows(state: dict) -> int:
@@ -162,6 +182,7 @@ def test_sigkill_during_etl_leaves_old_or_new_partitions_and_rerun_repairs(tmp_p
         kills = list(pool.map(lambda a: kill_once(*a), [(lake, seed) for seed, lake in enumerate(lakes)]))
 
     outcomes, strays = {}, 0
+    assert [k["orphans"] for k in kills] == [0] * KILLS, "a killed command's helper process ends with it"
     for lake, kill in zip(lakes, kills):
         state = snapshot(lake)  # every Parquet file and JSON document under the lake reads
         for rel, value in state.items():

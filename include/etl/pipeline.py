@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -205,9 +206,25 @@ def _helper_pool():
         with warnings.catch_warnings():  # Python 3.12 counts the idle native threads above too
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             # The fork method forks the pool's process now, before the pool's own threads start.
-            _helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+            _helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
+                                          initializer=_die_with_parent, initargs=(os.getpid(),))
             _helper.submit(int).result()
     return _helper
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the helper, first: end when the process that forked it ends, even killed (a SIGKILL, an
+    out-of-memory kill, an Airflow task timeout run no cleanup; the helper would otherwise wait for
+    work for ever, holding its memory, or finish a partition the killed run had given it)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # no prctl: not Linux
+        pass
+    if os.getppid() != parent:  # it ended before the line above
+        os._exit(1)
 
 
 def close_helper() -> None:
