@@ -304,3 +304,22 @@ def test_temp_files_of_dead_writers_are_removed_by_the_next_write(tmp_path):
     lake.write_partition("t", DAY, pd.DataFrame({"a": [1, 2]}))
     left = {p.name for p in folder.iterdir()}
     assert left == {PART, names["alive"], names["other_host_recent"], names["old_style"]}
+
+
+def test_killing_a_range_with_two_processes_ends_its_workers(tmp_path):
+    """``aqicast etl --start --end --jobs 2`` SIGKILLed while its two worker processes curate days:
+    none of them outlives it (each ends with the process that forked it)."""
+    lake = tmp_path / "jobs"
+    cmd = [sys.executable, "-m", "include.cli", "etl", "--start", "2014-01-01", "--end", "2014-03-31", "--jobs", "2",
+           "--lake", str(lake)]
+    proc = subprocess.Popen(cmd, env=env(), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(lake.glob("curated/air_quality_daily/date=*")):
+            assert proc.poll() is None, "the range finished before it could be killed"
+            time.sleep(0.05)
+        workers = survivors(lake, wait_s=0) - 1  # the command itself too
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    assert workers >= 1 and survivors(lake) == 0

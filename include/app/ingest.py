@@ -79,9 +79,15 @@ def etl(backend: "Backend", days: list[dt.date], *, jobs: int = 1, engine: str =
         finally:
             close_helper()
     else:
+        import multiprocessing
+        import os
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        from include.etl.pipeline import die_with_parent
+
+        forked = multiprocessing.get_start_method() == "fork"
+        with ProcessPoolExecutor(max_workers=jobs, initializer=die_with_parent,
+                                 initargs=(os.getpid() if forked else None,)) as pool:
             reports = list(pool.map(_curate_day, [(d.isoformat(), backend.settings) for d in days], chunksize=8))
         record_features(backend, reports, _features_in_one_pass(backend, days))
         if progress:

@@ -207,15 +207,17 @@ def _helper_pool():
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             # The fork method forks the pool's process now, before the pool's own threads start.
             _helper = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"),
-                                          initializer=_die_with_parent, initargs=(os.getpid(),))
+                                          initializer=die_with_parent, initargs=(os.getpid(),))
             _helper.submit(int).result()
     return _helper
 
 
-def _die_with_parent(parent: int) -> None:
-    """In the helper, first: end when the process that forked it ends, even killed (a SIGKILL, an
-    out-of-memory kill, an Airflow task timeout run no cleanup; the helper would otherwise wait for
-    work for ever, holding its memory, or finish a partition the killed run had given it)."""
+def die_with_parent(parent: int | None) -> None:
+    """A pool worker's initializer (the reader helper's, ``--jobs`` workers'): end when the process
+    that started it ends, even killed (a SIGKILL, an out-of-memory kill, an Airflow task timeout
+    run no cleanup; a forked worker would otherwise wait for work for ever, holding its memory, or
+    finish a partition the killed run had given it). ``parent``: the forking process's pid (None
+    when the worker was not forked from it)."""
     import ctypes
     import signal
 
@@ -223,7 +225,7 @@ def _die_with_parent(parent: int) -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):  # no prctl: not Linux
         pass
-    if os.getppid() != parent:  # it ended before the line above
+    if parent is not None and os.getppid() != parent:  # it ended before the line above
         os._exit(1)
 
 
