@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import pandas as pd
 import pytest
 
 from include.etl import gsod
@@ -182,3 +183,25 @@ def test_day_part_needs_the_header_and_a_tail_that_starts_before_the_day():
     assert gsod.day_part(head, f"{before}\n".encode(), day) is None  # no complete line after the first
     assert gsod.day_part(HEADER.encode()[:100], f"xx\n{before}\n".encode(), day) is None  # no header line
     assert gsod.day_part(b"STATION\n", f"xx\n{before}\n".encode(), day) is None
+
+
+def test_gsod_numbers_parse_as_pandas_parses_them():
+    """``gsod._numeric`` (Arrow's cast for columns of plain decimals) against ``pd.to_numeric(...,
+    errors="coerce")``: the same doubles bit for bit on random GSOD-like decimals, int64 for a
+    column of integers, and pandas itself for a column with anything else (empty, malformed)."""
+    import numpy as np
+
+    from include.etl.gsod import _numeric
+
+    rng = np.random.default_rng(9)
+    ints, fracs = rng.integers(-10**6, 10**6, 60_000), rng.integers(0, 1000, 60_000)
+    decimals = pd.Series([f"{i}.{f:0{d}d}" for i, f, d in zip(ints, fracs % 10**3, rng.integers(1, 4, 60_000))]
+                         + ["9999.9", "999.9", "99.99", "0.00", "-0.0", "+1.5"], dtype="str")
+    got, expected = _numeric(decimals), pd.to_numeric(decimals, errors="coerce")
+    assert got.dtype == expected.dtype == "float64"
+    np.testing.assert_array_equal(got.to_numpy().view("i8"), expected.to_numpy().view("i8"))
+    counts = pd.Series(["24", "0", "-3", "7"], dtype="str")
+    pd.testing.assert_series_equal(_numeric(counts), pd.to_numeric(counts, errors="coerce"))
+    for odd in (["1.5", ""], ["1.5", "abc"], ["1e3", "2"], ["12345678901234567890", "1"], ["nan", "1.0"], []):
+        column = pd.Series(odd, dtype="str")
+        pd.testing.assert_series_equal(_numeric(column), pd.to_numeric(column, errors="coerce"), check_index_type=False)
