@@ -17,7 +17,6 @@ Both backends run this same function: in-process on ``local``, inside the Glue j
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import os
 import time
@@ -73,16 +72,18 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
     # raised here, once the write has finished.
     frame = measurements[MEASUREMENT_COLUMNS] if measurements is not None else pd.DataFrame(columns=MEASUREMENT_COLUMNS)
     codes = row_codes(measurements) if measurements is not None else None
+    helped = _cities_and_profile_helped(measurements, codes, day, rules) if measurements is not None else None
     hourly = hourly_means(measurements, codes) if measurements is not None else None
-    helped = _cities_and_profile_helped(measurements, codes, hourly, day, rules) if measurements is not None else None
+    if helped is not None:
+        helped.send_hourly(hourly)
     written = _written_by_helper(lake, MEASUREMENTS, day, frame) if helped is not None else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aqicast-write") as writer:
         if written is None:
             written = writer.submit(lake.write_partition, MEASUREMENTS, day, frame).result
         if helped is not None:
             aq = air_quality_daily(measurements, day, rules=rules, codes=codes, hourly=hourly,
-                                   cities=lambda: helped()[0])
-            profile = helped()[1]
+                                   cities=helped.cities)
+            profile = helped.profile()
         elif measurements is not None:
             aq = air_quality_daily(measurements, day, rules=rules, codes=codes, hourly=hourly)
             profile = hourly_city_features(measurements, aq, day, hourly=hourly)
@@ -321,36 +322,75 @@ def _parse_claimed(raw: RawRoot, slices: list[list[str]]) -> list[tuple[int, "op
     return out
 
 
-def _cities_and_profile_helped(measurements, codes, hourly, day: dt.date, rules: EtlRules):
+def _cities_and_profile_helped(measurements, codes, day: dt.date, rules: EtlRules) -> "_Helped | None":
     """With the reader helper still there (``read_sources`` had two processes): the locations'
-    cities and the day's hourly profile, computed there from the locations' rows and the hourly
-    means (``daily.hourly_means``: ~200 bytes a series to send) while this process computes the
-    daily statistics. Returns a function giving ``(cities, profile)`` once they are needed
-    (computed here if the helper died meanwhile), or None without a helper."""
-    from concurrent.futures.process import BrokenProcessPool
-
+    cities and the day's hourly profile computed there (:class:`_Helped`), or None."""
     from include.etl.daily import location_rows
 
     if _helper is None:
         return None
-    args = (location_rows(measurements, codes), hourly, day, rules)
-    sent = _ship(args)
-    future = _helper.submit(_shipped, _cities_and_profile, sent)
     log.info("%s: the locations' cities and the hourly profile computed in the helper process", day)
+    return _Helped(location_rows(measurements, codes), day, rules)
 
-    @functools.cache
-    def result():
-        global _helper
+
+class _Helped:
+    """The locations' cities, assigned in the reader helper as soon as the locations' rows are
+    known, and the day's hourly profile, computed there once the hourly means are
+    (:meth:`send_hourly`, ~200 bytes a series), while this process computes the hourly means and
+    the daily statistics (which need the cities only at their end: :meth:`cities`; then
+    :meth:`profile`). What the helper could not do (it died) is done here."""
+
+    def __init__(self, locations, day: dt.date, rules: EtlRules) -> None:
+        self.locations, self.day, self.rules, self.hourly = locations, day, rules, None
+        self.sent = [_ship((locations, rules))]
+        self.futures = [_helper.submit(_shipped, _assign_cities_kept, self.sent[0])]
+        self._cities = self._profile = None
+
+    def send_hourly(self, hourly) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.hourly = hourly
+        self.sent.append(_ship((hourly, self.day)))
         try:
-            return _unship(future.result())
-        except BrokenProcessPool:
-            log.warning("%s: the reader helper process died; assigning cities and profiling here", day)
-            _helper = None
-            return _cities_and_profile(*args)
-        finally:
-            _unlink(sent)  # if the helper died before reading it
+            self.futures.append(_helper.submit(_shipped, _profile_of_kept, self.sent[-1]))
+        except (BrokenProcessPool, AttributeError):  # it died already (AttributeError: _helper is None)
+            pass
 
-    return result
+    def cities(self):
+        """The cities (waiting for the helper's first task only)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        global _helper
+        if self._cities is None:
+            try:
+                self._cities = _unship(self.futures[0].result())
+            except BrokenProcessPool:
+                log.warning("%s: the reader helper process died; assigning cities and profiling here", self.day)
+                _helper = None
+                self._cities, self._profile = _cities_and_profile(self.locations, self.hourly, self.day, self.rules)
+                self._unlink()
+        return self._cities
+
+    def profile(self):
+        from concurrent.futures.process import BrokenProcessPool
+
+        global _helper
+        cities = self.cities()
+        if self._profile is None:
+            try:
+                if len(self.futures) < 2:
+                    raise BrokenProcessPool("the profile was not submitted")
+                self._profile = _unship(self.futures[1].result())
+            except BrokenProcessPool:
+                log.warning("%s: the reader helper process died; profiling here", self.day)
+                _helper = None
+                self._profile = _profile(cities, self.hourly, self.day)
+            self._unlink()
+        return self._profile
+
+    def _unlink(self) -> None:
+        for path in self.sent:  # if the helper died before reading them
+            _unlink(path)
 
 
 def _written_by_helper(lake: Lake, table: str, day: dt.date, frame):
@@ -428,11 +468,33 @@ def _cities_and_profile(locations, hourly, day: dt.date, rules: EtlRules):
     """``cities.assign_cities`` and ``features.city_profile`` from the locations' rows and the
     hourly means alone: what ``air_quality_daily`` and ``hourly_city_features`` give."""
     from include.etl.cities import assign_cities
-    from include.etl.features import _city_of, city_profile, monitor_hours
 
     cities = assign_cities(locations, rules)  # indexed like ``locations``: by location_id
+    return cities, _profile(cities, hourly, day)
+
+
+def _profile(cities, hourly, day: dt.date):
+    """``features.city_profile`` of the hourly means with each monitor's city from ``cities``."""
+    from include.etl.features import _city_of, city_profile, monitor_hours
+
     monitors = monitor_hours(hourly)
-    return cities, city_profile(monitors, _city_of(cities[["city_id"]].reset_index(), monitors.locations), day)
+    return city_profile(monitors, _city_of(cities[["city_id"]].reset_index(), monitors.locations), day)
+
+
+#: In the helper: the cities a day's first task assigned, for its next task's profile (the
+#: helper runs its tasks one after the other).
+_kept: dict = {}
+
+
+def _assign_cities_kept(locations, rules: EtlRules):
+    from include.etl.cities import assign_cities
+
+    _kept["cities"] = assign_cities(locations, rules)
+    return _kept["cities"]
+
+
+def _profile_of_kept(hourly, day: dt.date):
+    return _profile(_kept.pop("cities"), hourly, day)
 
 
 def _reason_counts(q) -> dict[str, int]:
