@@ -145,7 +145,7 @@ SHARED_SOURCES = (openaq_fetches.SOURCE,)
 ARCHIVE_SLICES = 16
 #: The archive slices the helper leaves to this process: after the slices, the helper's GSOD and
 #: fetches (~0.6 s on a global day) outweigh this process's assembling and cleaning (~0.4 s).
-HELPER_LEAVES = 2
+HELPER_LEAVES = 3
 _DEFAULT_READERS = dict(READERS)
 _helper = None  # the helper process's pool (forked once, reused for the following days)
 _claims = None  # the archive slices claimed so far (shared with the helper: created before its fork)
