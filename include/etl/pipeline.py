@@ -143,8 +143,9 @@ def run_etl(day: dt.date, lake: Lake, raw: RawRoot, manifest: dict[str, list[str
 HELPER_SOURCES = (gsod.SOURCE,)
 SHARED_SOURCES = (openaq_fetches.SOURCE,)
 ARCHIVE_SLICES = 16
-#: The archive slices the helper leaves to this process: after the slices, the helper's GSOD and
-#: fetches (~0.6 s on a global day) outweigh this process's assembling and cleaning (~0.4 s).
+#: The archive slices the helper leaves to this process (of ``ARCHIVE_SLICES``; as many sixteenths
+#: of fewer slices: none on a small day): after the slices, the helper's GSOD and fetches (~0.6 s
+#: on a global day) outweigh this process's assembling and cleaning (~0.4 s).
 HELPER_LEAVES = 3
 _DEFAULT_READERS = dict(READERS)
 _helper = None  # the helper process's pool (forked once, reused for the following days)
@@ -262,7 +263,7 @@ def read_sources(raw: RawRoot, day: dt.date, manifest: dict[str, list[str]], rul
     slices = _slices(paths, ARCHIVE_SLICES)
     _claims.value = 0  # the helper has finished the day before: no slice is claimed
     _claimed_sources[:] = [0] * len(SHARED_SOURCES)
-    shared = pool.submit(_parse_claimed, raw, slices, HELPER_LEAVES)
+    shared = pool.submit(_parse_claimed, raw, slices, HELPER_LEAVES * len(slices) // ARCHIVE_SLICES)
     future = pool.submit(_read_in_helper, raw, day, {s: manifest.get(s, []) for s in HELPER_SOURCES + SHARED_SOURCES},
                          rules)
     log.info("%s: the %s objects parsed in %d slices shared with a helper process, which then reads %s "
