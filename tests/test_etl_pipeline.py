@@ -316,3 +316,30 @@ pipeline.close_helper()
     assert "failed: could not write curated/measurements_hourly" in out.stdout and "No space left" in out.stdout
     assert not (tmp_path / "lake" / "curated" / "measurements_hourly").exists()
     assert not (tmp_path / "lake" / "_runs").exists()  # no run report: the run did not succeed
+
+
+def test_what_a_killed_run_shipped_to_its_helper_is_swept():
+    """``pipeline.sweep_shipped`` removes the shared-memory files of processes that have ended (a
+    killed run's arguments and results: that folder is RAM) and keeps a live process's."""
+    import os
+    import subprocess
+    import sys
+
+    from include.etl import pipeline
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(ended.stdout)
+    folder = pipeline._ship_folder()
+    mine = pipeline._ship({"hourly": list(range(10))})
+    assert os.path.basename(mine).startswith(f"aqicast-{os.getpid()}-")
+    stale = os.path.join(folder or __import__("tempfile").gettempdir(), f"aqicast-{dead_pid}-x1y2z3.pickle")
+    with open(stale, "wb") as f:
+        f.write(b"left by a killed run")
+    try:
+        assert pipeline.sweep_shipped() >= 1
+        assert not os.path.exists(stale) and os.path.exists(mine)
+        assert pipeline._unship(mine) == {"hourly": list(range(10))} and not os.path.exists(mine)
+    finally:
+        for path in (stale, mine):
+            if os.path.exists(path):
+                os.unlink(path)

@@ -206,6 +206,7 @@ def _helper_pool():
 
         if "fork" not in multiprocessing.get_all_start_methods() or not _no_other_python_threads():
             return None
+        sweep_shipped()
         _claims = multiprocessing.get_context("fork").Value("i", 0)
         _claimed_sources = multiprocessing.get_context("fork").Array("b", len(SHARED_SOURCES))
         with warnings.catch_warnings():  # Python 3.12 counts the idle native threads above too
@@ -433,15 +434,42 @@ def _ship(obj) -> str:
     other process to :func:`_unship`. Sent through the pool's pipe instead, the ~14 MB of a global
     day's hourly means arrived ~0.1 s late: the pool's threads write a pipe 64 KB at a time, each
     time waiting for the GIL that this process's computation holds."""
-    import os
     import pickle
     import tempfile
 
-    folder = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    fd, path = tempfile.mkstemp(prefix="aqicast-", suffix=".pickle", dir=folder)
+    fd, path = tempfile.mkstemp(prefix=f"{_SHIPPED}{os.getpid()}-", suffix=".pickle", dir=_ship_folder())
     with os.fdopen(fd, "wb") as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
     return path
+
+
+#: The name of what ``_ship`` writes starts with this and the writer's pid.
+_SHIPPED = "aqicast-"
+
+
+def _ship_folder() -> str | None:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def sweep_shipped() -> int:
+    """Remove what ``_ship`` wrote in processes that have ended (a killed run's arguments and
+    results: the shared-memory folder is RAM); done when a helper is forked. Returns how many."""
+    import glob
+    import tempfile
+
+    removed = 0
+    for path in glob.glob(os.path.join(_ship_folder() or tempfile.gettempdir(), f"{_SHIPPED}*-*.pickle")):
+        pid = os.path.basename(path)[len(_SHIPPED):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # ended: nobody will read it
+            _unlink(path)
+            removed += 1
+        except PermissionError:  # another user's live process
+            pass
+    return removed
 
 
 def _unship(path: str):
