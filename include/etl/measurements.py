@@ -154,7 +154,7 @@ def clean(
     # ~1.4M copies of ~150-byte paths: 200 MB; only the run report reads it, from its codes).
     out = pd.DataFrame(
         {
-            "source": _constant(source, len(kept), kept.index) if location_id.encoded else source,
+            "source": pd.Series(constant_text(source, len(kept)), index=kept.index) if location_id.encoded else source,
             "file": kept["file"],
             "location_id": location_id.kept(None),
             "location": _text(kept["location"]),
@@ -419,13 +419,12 @@ def _text(column: "pd.Series") -> "pd.Series":
     return _per_distinct(column, _as_text)
 
 
-def _constant(text: str, n: int, index) -> "pd.Series":
-    """``text`` on all ``n`` rows, dictionary-encoded (one byte per row)."""
+def constant_text(text: str, n: int) -> "pd.Categorical":
+    """A text column holding ``text`` on all ``n`` rows, dictionary-encoded (one byte per row)."""
     import numpy as np
     import pandas as pd
 
-    return pd.Series(pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([text], dtype="str")),
-                     index=index)
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([text], dtype="str"))
 
 
 def _as_text(column: "pd.Series") -> "pd.Series":

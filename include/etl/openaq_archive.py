@@ -315,12 +315,13 @@ def read_archive_day(raw: RawRoot, day: dt.date, paths: list[str] | None = None,
     # A row whose location_id is not its file's id (a damaged id) cannot be trusted: quarantine it.
     foreign = df["foreign"].to_numpy()
     n = len(df)
+    constant = measurements.constant_text
     raw_frame = pd.DataFrame(
         {
             "file": df["file"], "location_id": df["location_id"], "location": df["location"],
-            "lat": df["lat"], "lon": df["lon"], "country": _constant("", n), "city_hint": _constant("", n),
+            "lat": df["lat"], "lon": df["lon"], "country": constant("", n), "city_hint": constant("", n),
             "parameter": df["parameter"], "unit": df["units"], "value": df["value"],
-            "end_local": df["datetime"], "period_hours": _constant("1", n), "sensors_id": df["sensors_id"],
+            "end_local": df["datetime"], "period_hours": constant("1", n), "sensors_id": df["sensors_id"],
         }
     )
     parsed = df["file"].value_counts(sort=False)
@@ -346,10 +347,3 @@ def _body_lines(data: bytes) -> int:
     end = data.find(b"\n")
     return 0 if end == -1 else csv_data_lines(data, end + 1)
 
-
-def _constant(text: str, n: int) -> "pd.Categorical":
-    """A text column holding ``text`` on all ``n`` rows, dictionary-encoded (one byte per row)."""
-    import numpy as np
-    import pandas as pd
-
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([text], dtype="str"))

@@ -484,8 +484,6 @@ def _unship(path: str):
 
 
 def _unlink(path: str) -> None:
-    import os
-
     try:
         os.unlink(path)
     except FileNotFoundError:
